@@ -1,0 +1,420 @@
+"""The `agentiam` command line. Commands are thin: they parse flags and call the subsystems.
+
+Data goes to stdout, logs and messages to stderr. Exit codes: 0 ok, 1 gate failed, 2 usage or configuration
+error, 3 the scan was partial (unless --allow-partial).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from agentiam import __version__
+from agentiam.config import Settings, load_settings
+from agentiam.errors import AgentiamError, UsageError
+from agentiam.findings.registry import SEVERITIES
+from agentiam.inventory import views
+from agentiam.inventory.store import Store
+from agentiam.pipeline import ScanRequest, analyze_scan, collect
+from agentiam.plugins import Plugins, installed_plugins
+from agentiam.reports.console import print_summary
+from agentiam.reports.gate import EXIT_OK, evaluate_gate, exit_code
+from agentiam.reports.loader import load_report_data, resolve_scan_id
+
+log = logging.getLogger("agentiam")
+err = Console(stderr=True)
+out = Console()
+SEVERITY = click.Choice(SEVERITIES, case_sensitive=False)
+
+
+class State:
+    """What every command gets from the root group: settings, and the store opened on demand."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._store: Store | None = None
+
+    def store(self, *, migrate: bool = True) -> Store:
+        if self._store is None:
+            self._store = Store.open(self.settings.db, migrate=migrate)
+        return self._store
+
+    @property
+    def plugins(self) -> Plugins:
+        plugins = installed_plugins()
+        for failure in plugins.failures:
+            err.print(f"[yellow]warning:[/] {failure.describe()}", highlight=False)
+        return plugins
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+class AgentiamGroup(click.Group):
+    """Turns user errors into a message and an exit code, in every subcommand, under CliRunner too."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AgentiamError as exc:
+            err.print(f"[red]error:[/] {exc}", highlight=False)
+            ctx.exit(exc.exit_code)
+        except BrokenPipeError:  # `agentiam report ... | head`
+            ctx.exit(0)
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    handler: logging.Handler = (
+        RichHandler(console=err, show_path=False) if err.is_terminal else logging.StreamHandler(sys.stderr)
+    )
+    logging.basicConfig(level=level, handlers=[handler], format="%(message)s" if err.is_terminal else
+                        "%(levelname)s %(name)s: %(message)s", force=True)
+
+
+@click.group(cls=AgentiamGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="agentiam")
+@click.option("--db", envvar="AGENTIAM_DB", help="Inventory database: a file path or a SQLAlchemy URL. [default: ./agentiam.db]")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML settings file. [default: ./agentiam.toml if present]")
+@click.option("-v", "--verbose", count=True, help="More logging (repeat for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, config_file: str | None, verbose: int, quiet: bool) -> None:
+    """Which identities do your AI agents run as, and what can they do?"""
+    _setup_logging(verbose, quiet)
+    ctx.obj = State(load_settings(config_file, {"db": db} if db else {}))
+
+
+# -- scan / collect / analyze ------------------------------------------------------------------------------------
+
+
+def _scan_request(state: State, aws: bool, aws_profile: str | None, offline: tuple[str, ...]) -> ScanRequest:
+    request = ScanRequest(offline=[Path(p) for p in offline])
+    if aws or aws_profile:
+        from agentiam.collectors.aws.session import make_session
+
+        if aws_profile:
+            state.settings.aws.profile = aws_profile
+        aws_settings = state.settings.aws
+        request.aws_session_factory = lambda: make_session(aws_settings)
+    return request
+
+
+def _collect(state: State, aws: bool, aws_profile: str | None, offline: tuple[str, ...]) -> tuple[int, str]:
+    request = _scan_request(state, aws, aws_profile, offline)
+    outcome = collect(state.store(), state.settings, request, state.plugins)
+    for failure in outcome.failures:
+        err.print(f"[red]collection failed:[/] {failure}", highlight=False)
+    return outcome.scan_id, outcome.status
+
+
+def collection_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option("--offline", multiple=True, type=click.Path(dir_okay=False),
+                           help="An export file to import (format detected from the content). Repeatable.")(command)
+    command = click.option("--aws-profile", help="Named AWS profile (implies --aws).")(command)
+    command = click.option("--aws", is_flag=True, help="Collect the AWS account of the standard boto3 credential chain.")(command)
+    return command
+
+
+@cli.command()
+@collection_options
+@click.option("--fail-on", type=SEVERITY, help="Exit 1 when open findings at or above this severity exist.")
+@click.option("--allow-partial", is_flag=True, help="Exit 0 rather than 3 when a collector scope failed.")
+@pass_state
+def scan(state: State, aws: bool, aws_profile: str | None, offline: tuple[str, ...], fail_on: str | None,
+         allow_partial: bool) -> None:
+    """Collect, store and analyse: the whole pipeline."""
+    scan_id, status = _collect(state, aws, aws_profile, offline)
+    analyze_scan(state.store(), scan_id, state.settings, state.plugins)
+    data = load_report_data(state.store(), scan_id)
+    print_summary(data, err)
+    threshold = fail_on or state.settings.fail_on
+    gate = evaluate_gate(data, threshold) if threshold else None
+    sys.exit(exit_code(gate, status, allow_partial))
+
+
+@cli.command("collect")
+@collection_options
+@click.option("--allow-partial", is_flag=True, help="Exit 0 rather than 3 when a collector scope failed.")
+@pass_state
+def collect_command(state: State, aws: bool, aws_profile: str | None, offline: tuple[str, ...],
+                    allow_partial: bool) -> None:
+    """Collect and store only (analyse later with `agentiam analyze`)."""
+    scan_id, status = _collect(state, aws, aws_profile, offline)
+    err.print(f"scan {scan_id}: {status}")
+    sys.exit(exit_code(None, status, allow_partial))
+
+
+@cli.command("analyze")
+@click.option("--scan", "scan_id", type=int, help="Scan to analyse. [default: the latest]")
+@pass_state
+def analyze_command(state: State, scan_id: int | None) -> None:
+    """Run the rules over a collected scan."""
+    store = state.store()
+    with store.read() as conn:
+        chosen = scan_id or views.latest_scan_id(conn)
+    if chosen is None:
+        raise UsageError(f"{store.location}: no scan to analyse; run `agentiam collect` first")
+    result = analyze_scan(store, chosen, state.settings, state.plugins)
+    for error in result.rule_errors:
+        err.print(f"[red]{error}[/]", highlight=False)
+    print_summary(load_report_data(store, chosen), err)
+
+
+# -- report / gate -----------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--format", "fmt", required=True, help="Output format: json, csv or html (or a plugin's).")
+@click.option("-o", "--output", default="-", show_default=True, help="File to write, or - for stdout.")
+@click.option("--scan", "scan_id", type=int, help="Scan to report. [default: the latest analysed]")
+@pass_state
+def report(state: State, fmt: str, output: str, scan_id: int | None) -> None:
+    """Render a scan's findings."""
+    reporters = state.plugins.reporters
+    if fmt not in reporters:
+        raise UsageError(f"unknown report format {fmt!r}; available: {', '.join(sorted(reporters))}")
+    store = state.store(migrate=False)
+    data = load_report_data(store, resolve_scan_id(store, scan_id))
+    text = reporters[fmt].render(data)
+    if output == "-":
+        click.echo(text, nl=not text.endswith("\n"))
+    else:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}")
+
+
+@cli.command()
+@click.option("--fail-on", type=SEVERITY, help="Threshold severity. [default: settings' fail_on, else high]")
+@click.option("--scan", "scan_id", type=int, help="Scan to gate. [default: the latest analysed]")
+@click.option("--allow-partial", is_flag=True, help="Do not fail (3) because the scan was partial.")
+@pass_state
+def gate(state: State, fail_on: str | None, scan_id: int | None, allow_partial: bool) -> None:
+    """Exit 1 if open findings at or above a severity exist (for CI)."""
+    store = state.store(migrate=False)
+    data = load_report_data(store, resolve_scan_id(store, scan_id))
+    result = evaluate_gate(data, fail_on or state.settings.fail_on or "high")
+    for finding in result.failing:
+        click.echo(f"{finding.severity.upper():8} {finding.rule_id:12} {finding.subject_name}: {finding.message}")
+    verdict = "passed" if result.passed else f"failed: {len(result.failing)} open finding(s) at or above"
+    err.print(f"gate {verdict} {result.threshold} (scan {data.scan.id}, {data.scan.status})", highlight=False)
+    sys.exit(exit_code(result, data.scan.status, allow_partial))
+
+
+# -- inventory ---------------------------------------------------------------------------------------------------
+
+
+@cli.group()
+def inventory() -> None:
+    """Browse what the latest scan collected."""
+
+
+def _latest(store: Store) -> int:
+    with store.read() as conn:
+        scan_id = views.latest_scan_id(conn)
+    if scan_id is None:
+        raise UsageError(f"{store.location}: the inventory is empty; run `agentiam scan` first")
+    return scan_id
+
+
+def _emit_table(frame: Any, columns: list[str], as_json: bool, title: str) -> None:
+    if as_json:
+        click.echo(frame[columns].to_json(orient="records", date_format="iso", indent=2))
+        return
+    table = Table(title=title, show_lines=False)
+    for column in columns:
+        table.add_column(column)
+    for row in frame[columns].itertuples(index=False):
+        table.add_row(*("" if v is None else str(v) for v in row))
+    out.print(table)
+
+
+_IDENTITY_COLUMNS = ["uid", "name", "identity_kind", "scope", "is_agent", "owner", "last_used_at"]
+
+
+@inventory.command("identities")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@pass_state
+def inventory_identities(state: State, as_json: bool) -> None:
+    """Every identity of the latest scan."""
+    store = state.store(migrate=False)
+    with store.read() as conn:
+        frame = views.identities(conn, _latest(store))
+    _emit_table(frame, _IDENTITY_COLUMNS, as_json, "identities")
+
+
+@inventory.command("agents")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@pass_state
+def inventory_agents(state: State, as_json: bool) -> None:
+    """Identities and workloads classified as AI agents', with the evidence."""
+    store = state.store(migrate=False)
+    with store.read() as conn:
+        frame = views.identities(conn, _latest(store))
+    frame = frame[frame["is_agent"].astype(bool)].copy()
+    frame["evidence"] = ["; ".join(f"{e['reason']}: {e['detail']}" for e in ev) for ev in frame["agent_evidence"]]
+    _emit_table(frame, ["uid", "name", "identity_kind", "scope", "owner", "evidence"], as_json, "agent identities")
+
+
+@inventory.command("workloads")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@pass_state
+def inventory_workloads(state: State, as_json: bool) -> None:
+    """Workloads (functions, pods, agent runtimes) of the latest scan."""
+    store = state.store(migrate=False)
+    with store.read() as conn:
+        frame = views.workloads(conn, _latest(store))
+    _emit_table(frame, ["uid", "name", "workload_kind", "scope", "is_agent"], as_json, "workloads")
+
+
+@inventory.command("show")
+@click.argument("uid")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@pass_state
+def inventory_show(state: State, uid: str, as_json: bool) -> None:
+    """One identity by uid, ARN or name: its grants, trust and open findings."""
+    store = state.store(migrate=False)
+    with store.read() as conn:
+        scan_id = _latest(store)
+        identity = views.find_identity(conn, scan_id, uid)
+        if identity is None:
+            raise UsageError(f"no identity {uid!r} in scan {scan_id} (try `agentiam inventory identities`)")
+        grants = views.grants(conn, scan_id)
+        trusts = views.trusts(conn, scan_id)
+        findings = views.findings(conn, scan_id)
+    key = identity["uid"]
+    detail = {
+        **{k: identity[k] for k in ("uid", "name", "identity_kind", "provider", "scope", "native_id", "owner",
+                                    "is_agent", "agent_evidence", "tags", "attributes")},
+        "created_at": str(identity["created_at"]), "last_used_at": str(identity["last_used_at"]),
+        "grants": grants[grants["identity_uid"] == key][
+            ["policy_name", "policy_ref", "policy_source", "grant_kind", "via"]].to_dict("records"),
+        "trust": trusts[trusts["identity_uid"] == key][
+            ["effect", "principal_type", "principal", "conditions"]].to_dict("records"),
+        "findings": findings[(findings["subject_uid"] == key) & (findings["status"] != "resolved")][
+            ["severity", "rule_id", "title", "message", "status", "fingerprint"]].to_dict("records"),
+    }
+    if as_json:
+        click.echo(json.dumps(detail, indent=2, default=str))
+    else:
+        out.print_json(json.dumps(detail, default=str))
+
+
+# -- rules -------------------------------------------------------------------------------------------------------
+
+
+@cli.group()
+def rules() -> None:
+    """The rule catalogue."""
+
+
+@rules.command("list")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@pass_state
+def rules_list(state: State, as_json: bool) -> None:
+    """Every installed rule."""
+    catalogue = sorted(state.plugins.rules.values(), key=lambda r: r.id)
+    if as_json:
+        click.echo(json.dumps([{"id": r.id, "title": r.meta.title, "category": r.meta.category,
+                                "severity": r.meta.severity, "provider": r.meta.provider} for r in catalogue], indent=2))
+        return
+    table = Table(title=f"{len(catalogue)} rules")
+    for column in ("id", "severity", "category", "provider", "title"):
+        table.add_column(column)
+    for r in catalogue:
+        table.add_row(r.id, r.meta.severity, r.meta.category, r.meta.provider, r.meta.title)
+    out.print(table)
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@pass_state
+def rules_show(state: State, rule_id: str) -> None:
+    """A rule's metadata: rationale, remediation, references, parameters."""
+    found = {r.id.lower(): r for r in state.plugins.rules.values()}.get(rule_id.lower())
+    if found is None:
+        raise UsageError(f"no rule {rule_id!r}; see `agentiam rules list`")
+    meta = found.meta
+    click.echo(f"{meta.id}: {meta.title}\n\nseverity: {meta.severity}   category: {meta.category}   "
+               f"provider: {meta.provider}\n\nWhy it matters\n  {meta.rationale}\n\nRemediation\n  {meta.remediation}")
+    if meta.references:
+        click.echo("\nReferences\n" + "\n".join(f"  - {r}" for r in meta.references))
+    if meta.parameters:
+        click.echo("\nParameters (override under [rules.%s] in agentiam.toml)\n" % meta.id
+                   + "\n".join(f"  {k} = {v!r}" for k, v in meta.parameters.items()))
+
+
+# -- db ----------------------------------------------------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """The inventory database."""
+
+
+@db.command("info")
+@pass_state
+def db_info(state: State) -> None:
+    """Schema version, row counts and the last scan."""
+    click.echo(json.dumps(state.store(migrate=False).info(), indent=2, default=str))
+
+
+@db.command("upgrade")
+@pass_state
+def db_upgrade(state: State) -> None:
+    """Apply pending schema migrations."""
+    store = Store.open(state.settings.db, migrate=False)
+    applied = store.upgrade()
+    if applied:
+        for step in applied:
+            err.print(f"applied migration {step.version}: {step.name}")
+    else:
+        err.print("the database is up to date")
+
+
+# -- demo --------------------------------------------------------------------------------------------------------
+
+DEMO_OUTPUTS = {"html": "report.html", "csv": "findings.csv", "json": "findings.json"}
+
+
+@cli.command()
+@click.option("-o", "--output-dir", default="agentiam-demo", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for the inventory and the reports.")
+@click.pass_context
+def demo(ctx: click.Context, output_dir: str) -> None:
+    """Run the whole pipeline on the bundled sample estate (one AWS account) and write the reports."""
+    folder = Path(output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    db_path = folder / "agentiam.db"
+    for stale in folder.glob("agentiam.db*"):  # the demo always starts from a clean inventory
+        stale.unlink()
+    state: State = ctx.obj
+    state.settings.db = str(db_path)
+    estate = files("agentiam.demo") / "estate"
+    exports = sorted(str(p) for p in estate.iterdir() if p.name.endswith(".json"))  # type: ignore[attr-defined]
+    scan_id, status = _collect(state, False, None, tuple(exports))
+    analyze_scan(state.store(), scan_id, state.settings, state.plugins)
+    data = load_report_data(state.store(), scan_id)
+    reporters = state.plugins.reporters
+    for fmt, name in DEMO_OUTPUTS.items():
+        (folder / name).write_text(reporters[fmt].render(data), encoding="utf-8")
+    print_summary(data, err)
+    err.print(f"\nwrote {db_path}, " + ", ".join(str(folder / n) for n in DEMO_OUTPUTS.values()), highlight=False)
+    err.print(f"open {folder / 'report.html'} in a browser; try `agentiam --db {db_path} inventory agents`",
+              highlight=False)
+    sys.exit(EXIT_OK)
+
+
+def main() -> None:
+    cli(prog_name="agentiam")

@@ -1,0 +1,96 @@
+"""Settings: a TOML file, then AGENTIAM_* environment variables, then command-line flags, validated by pydantic."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agentiam.errors import UsageError
+
+Severity = Literal["critical", "high", "medium", "low", "info"]
+DEFAULT_CONFIG_FILE = "agentiam.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ClassificationSettings(_Section):
+    """How identities and workloads are recognised as agents'."""
+
+    agent_tag_keys: list[str] = Field(default_factory=lambda: ["ai-agent", "agent"])
+    # A tag with one of the keys marks an agent unless its value says no.
+    agent_tag_false_values: list[str] = Field(default_factory=lambda: ["false", "no", "0", "off", "none", ""])
+    owner_tag_keys: list[str] = Field(default_factory=lambda: ["owner", "team", "contact"])
+
+
+class AwsSettings(_Section):
+    profile: str | None = None
+    regions: list[str] = Field(default_factory=lambda: ["us-east-1"])
+    max_attempts: int = Field(10, ge=1, le=30)
+    agent_trusted_services: list[str] = Field(
+        default_factory=lambda: ["bedrock.amazonaws.com", "bedrock-agentcore.amazonaws.com"]
+    )
+
+
+class Settings(_Section):
+    db: str = "agentiam.db"
+    fail_on: Severity | None = None
+    aws: AwsSettings = Field(default_factory=AwsSettings)
+    classification: ClassificationSettings = Field(default_factory=ClassificationSettings)
+    # Per-rule parameter overrides: [rules.AWS-IAM-001] some_param = 3
+    rules: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    if environ.get("AGENTIAM_DB"):
+        overrides["db"] = environ["AGENTIAM_DB"]
+    if environ.get("AGENTIAM_FAIL_ON"):
+        overrides["fail_on"] = environ["AGENTIAM_FAIL_ON"]
+    if environ.get("AGENTIAM_AWS_PROFILE"):
+        overrides.setdefault("aws", {})["profile"] = environ["AGENTIAM_AWS_PROFILE"]
+    return overrides
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _describe(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in error.errors()
+    )
+
+
+def load_settings(
+    config_file: str | None = None,
+    flags: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Read the settings; `flags` holds only options the user actually gave."""
+    environ = dict(os.environ if environ is None else environ)
+    path = Path(config_file) if config_file else Path(DEFAULT_CONFIG_FILE)
+    data: dict[str, Any] = {}
+    if config_file or path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UsageError(f"{path}: configuration file not found") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{path}: not valid TOML ({exc})") from None
+    data = _merge(_merge(data, _env_overrides(environ)), flags or {})
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise UsageError(f"{path if data else 'settings'}: invalid configuration: {_describe(exc)}") from None

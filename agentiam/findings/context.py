@@ -1,0 +1,132 @@
+"""What rules see: one scan's inventory, read once, with the costly derived views computed lazily and cached.
+
+Rules never call cloud APIs and never write. Effective AWS permissions are evaluated here once per principal and
+shared by every rule; each distinct policy document is parsed once (keyed by its content hash).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import pandas as pd
+
+from agentiam.config import Settings
+from agentiam.findings.policy.aws import (
+    EffectivePermissions,
+    ParsedPolicy,
+    PolicyParseError,
+    PolicySource,
+    effective_permissions,
+    parse_policy,
+)
+from agentiam.findings.policy.catalogue import ActionCatalogue, default_catalogue
+from agentiam.inventory import views
+from agentiam.inventory.store import Store
+
+
+@dataclass(frozen=True)
+class PolicyProblem:
+    """A document that could not be evaluated, or evaluated with warnings, as held by one principal."""
+
+    source: PolicySource
+    problem: str
+    fatal: bool  # the document was skipped, not just partly matched
+
+
+@dataclass
+class AwsPrincipal:
+    uid: str
+    name: str
+    kind: str
+    is_agent: bool
+    permissions: EffectivePermissions
+    has_boundary: bool
+    problems: list[PolicyProblem] = field(default_factory=list)
+
+
+@dataclass
+class AnalysisContext:
+    store: Store
+    scan_id: int
+    settings: Settings
+
+    @cached_property
+    def _tables(self) -> dict[str, pd.DataFrame]:
+        with self.store.read() as conn:
+            grants = views.grants(conn, self.scan_id)
+            return {
+                "identities": views.identities(conn, self.scan_id),
+                "workloads": views.workloads(conn, self.scan_id),
+                "bindings": views.bindings(conn, self.scan_id),
+                "grants": grants,
+                "runs": views.collector_runs(conn, self.scan_id),
+                "documents": views.policy_documents(conn, grants["policy_hash"]),  # type: ignore[dict-item]
+            }
+
+    @property
+    def identities(self) -> pd.DataFrame:
+        return self._tables["identities"]
+
+    @property
+    def workloads(self) -> pd.DataFrame:
+        return self._tables["workloads"]
+
+    @property
+    def collector_runs(self) -> pd.DataFrame:
+        return self._tables["runs"]
+
+    @cached_property
+    def catalogue(self) -> ActionCatalogue:
+        return default_catalogue()
+
+    @cached_property
+    def subjects(self) -> dict[str, dict[str, Any]]:
+        """Every identity and workload by uid, with the collector run that produced it, for finding subjects."""
+        runs = {row.id: (row.collector, row.scope) for row in self.collector_runs.itertuples()}
+        subjects: dict[str, dict[str, Any]] = {}
+        for frame, kind_column in ((self.identities, "identity_kind"), (self.workloads, "workload_kind")):
+            for row in frame.itertuples():
+                collector, scope = runs.get(row.collector_run_id, ("", row.scope))
+                subjects[row.uid] = {
+                    "uid": row.uid, "name": row.name, "kind": getattr(row, kind_column), "provider": row.provider,
+                    "scope": scope, "collector": collector, "is_agent": bool(row.is_agent),
+                    "agent_evidence": row.agent_evidence,
+                }
+        return subjects
+
+    def _parse(self, digest: str) -> ParsedPolicy:
+        return parse_policy(self._tables["documents"][digest], key=digest, catalogue=self.catalogue)
+
+    @cached_property
+    def aws_principals(self) -> list[AwsPrincipal]:
+        """Every AWS role and user with its effective permissions over all of its policies."""
+        by_identity: dict[str, list[Any]] = defaultdict(list)
+        for grant in self._tables["grants"].itertuples():
+            by_identity[grant.identity_uid].append(grant)
+        principals = []
+        aws = self.identities[self.identities["provider"] == "aws"]
+        for row in aws.itertuples():
+            policies: list[tuple[PolicySource, ParsedPolicy]] = []
+            boundary: list[ParsedPolicy] = []
+            problems: list[PolicyProblem] = []
+            for grant in by_identity.get(row.uid, []):
+                source = PolicySource(grant.policy_ref, grant.policy_name, grant.policy_source, grant.via)
+                try:
+                    parsed = self._parse(grant.policy_hash)
+                except PolicyParseError as exc:
+                    problems.append(PolicyProblem(source, str(exc), fatal=True))
+                    continue
+                problems.extend(PolicyProblem(source, w, fatal=False) for w in parsed.warnings)
+                if grant.grant_kind == "boundary":
+                    boundary.append(parsed)
+                else:
+                    policies.append((source, parsed))
+            permissions = effective_permissions(policies, boundary, catalogue=self.catalogue)
+            principals.append(
+                AwsPrincipal(row.uid, row.name, row.identity_kind, bool(row.is_agent), permissions,
+                             has_boundary=bool(boundary), problems=problems)
+            )
+        return principals

@@ -1,0 +1,324 @@
+"""AWS IAM permission rules, evaluated on each principal's effective permissions (all policies, denies, boundary).
+
+Every rule reads `ctx.aws_principals`; none re-implements policy semantics. A grant that an unconditional Deny
+cancels is simply not in the effective permissions, so it produces no finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+from agentiam.findings.context import AnalysisContext, AwsPrincipal
+from agentiam.findings.data.aws_access import UNCONSTRAINED_ACCESS_LEVELS
+from agentiam.findings.policy.aws import Grant
+from agentiam.findings.policy.catalogue import ActionCatalogue
+from agentiam.findings.registry import Hit, rule
+
+NHI5 = "OWASP NHI Top 10 2025: NHI5 Overprivileged NHI"
+CLOUDSPLAINING = "https://github.com/salesforce/cloudsplaining (risk categories)"
+IAM_BEST_PRACTICES = "https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege"
+EXAMPLES = 15  # actions listed in evidence; the full count is always given
+ADMIN_COVERAGE = 0.95  # share of the catalogue on "*" that makes an identity an administrator
+
+
+def statement_evidence(grant: Grant, catalogue: ActionCatalogue, bits: int | None = None) -> dict[str, Any]:
+    """Where a grant comes from, in words a reviewer can find in the console."""
+    evidence: dict[str, Any] = {
+        "policy": grant.source.policy_name,
+        "policy_ref": grant.source.policy_ref,
+        "policy_source": grant.source.source,
+        "statement": grant.statement.index,
+        "sid": grant.statement.sid,
+        "effect": "Allow",
+        "action" if not grant.statement.not_action else "not_action": list(grant.statement.action_patterns),
+        "not_resource" if grant.statement.not_resource else "resource": list(grant.statement.resources),
+        "conditional": grant.conditional,
+    }
+    if grant.source.via:
+        evidence["via_group"] = grant.source.via
+    if grant.conditional:
+        evidence["conditions"] = dict(grant.conditions)
+    if grant.maybe_denied_by:
+        evidence["may_be_denied_by"] = list(grant.maybe_denied_by)
+    if grant.limited_by_boundary:
+        evidence["limited_by_permission_boundary"] = True
+    if bits is not None:
+        evidence["actions_granted"] = catalogue.count(bits & grant.actions)
+    return evidence
+
+
+def _examples(catalogue: ActionCatalogue, bits: int) -> list[str]:
+    return catalogue.names_of(bits)[:EXAMPLES]
+
+
+def _granting(principal: AwsPrincipal, bits: int, *, all_resources: bool = False) -> list[Grant]:
+    return [
+        g for g in principal.permissions.grants
+        if g.actions & bits and (g.all_resources or not all_resources)
+    ]
+
+
+def _split_by_condition(principal: AwsPrincipal, mask: int, *, all_resources: bool) -> tuple[int, bool]:
+    """The granted part of `mask`, and whether it holds only under conditions."""
+    permissions = principal.permissions
+    unconditional = permissions.allowed(unconditional_only=True, all_resources_only=all_resources) & mask
+    if unconditional:
+        return unconditional, False
+    return permissions.allowed(all_resources_only=all_resources) & mask, True
+
+
+@cache
+def _iam_permissions_management(catalogue: ActionCatalogue) -> int:
+    return catalogue.service_mask("iam") & catalogue.level_mask("Permissions management")
+
+
+def admin_equivalence(principal: AwsPrincipal, catalogue: ActionCatalogue, coverage: float) -> tuple[int, bool] | None:
+    """(granted bits, conditional) when the principal holds nearly every action on every resource."""
+    required = _iam_permissions_management(catalogue)
+    for conditional in (False, True):
+        granted = principal.permissions.allowed(unconditional_only=not conditional, all_resources_only=True)
+        share = catalogue.count(granted) / catalogue.count(catalogue.all_mask)
+        if share >= coverage and granted & required == required:
+            return granted, conditional
+    return None
+
+
+@rule(
+    id="AWS-IAM-001",
+    title="Administrator-equivalent access",
+    category="admin",
+    severity="critical",
+    provider="aws",
+    rationale="""The identity can perform (nearly) every action on every resource, including all of IAM's
+    permissions management: whoever controls it controls the account. For an agent, one prompt injection away.""",
+    remediation="""Replace the broad grant with a policy scoped to the actions and resources the workload uses
+    (IAM Access Analyzer can generate one from CloudTrail), or attach a permission boundary.""",
+    references=(NHI5, IAM_BEST_PRACTICES, "CIS AWS Foundations 1.16"),
+    parameters={"coverage": ADMIN_COVERAGE},
+)
+def administrator_access(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit]:
+    catalogue = ctx.catalogue
+    for principal in ctx.aws_principals:
+        admin = admin_equivalence(principal, catalogue, params["coverage"])
+        if admin is None:
+            continue
+        granted, conditional = admin
+        total = catalogue.count(catalogue.all_mask)
+        grants = sorted(_granting(principal, granted, all_resources=True), key=lambda g: -catalogue.count(g.actions))
+        yield Hit(
+            subject_uid=principal.uid,
+            message=f"{principal.name} can perform {catalogue.count(granted):,} of {total:,} actions on all "
+            f"resources{' under conditions' if conditional else ''}",
+            evidence={
+                "actions_granted": catalogue.count(granted),
+                "catalogue_actions": total,
+                "denied_or_missing": catalogue.count(catalogue.all_mask & ~granted),
+                "statements": [statement_evidence(g, catalogue) for g in grants[:5]],
+            },
+            conditional=conditional,
+        )
+
+
+def is_admin(ctx: AnalysisContext, principal: AwsPrincipal) -> bool:
+    return admin_equivalence(principal, ctx.catalogue, ADMIN_COVERAGE) is not None
+
+
+@rule(
+    id="AWS-IAM-002",
+    title="Service-wide wildcard on write or permissions-management actions",
+    category="wildcard",
+    severity="high",
+    provider="aws",
+    rationale="""`service:*` grants every current and future action of the service, including the ones that
+    change resources or their permissions. It is the grant least privilege reviews most often find unused.""",
+    remediation="""List the actions the workload needs instead of `service:*`; keep read actions separate from
+    write actions, and never grant a service's permissions-management actions by wildcard.""",
+    references=(NHI5, IAM_BEST_PRACTICES),
+)
+def service_wildcard(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit]:
+    catalogue = ctx.catalogue
+    writes = catalogue.level_mask("Write")
+    management = catalogue.level_mask("Permissions management")
+    for principal in ctx.aws_principals:
+        if is_admin(ctx, principal):
+            continue  # the administrator finding already says more
+        by_service: dict[str, list[Grant]] = {}
+        for grant in principal.permissions.grants:
+            if grant.statement.not_action:
+                continue
+            for pattern in grant.statement.action_patterns:
+                service, _, action = pattern.partition(":")
+                if action == "*" and catalogue.knows_service(service):
+                    by_service.setdefault(service, []).append(grant)
+        for service, grants in sorted(by_service.items()):
+            mask = catalogue.service_mask(service) & (writes | management)
+            granted = 0
+            for grant in grants:
+                granted |= grant.actions & mask
+            if not granted:
+                continue  # every write of the wildcard is denied or outside the boundary
+            has_management = bool(granted & management)
+            conditional = all(g.conditional for g in grants)
+            yield Hit(
+                subject_uid=principal.uid,
+                key=service,
+                message=f"{principal.name} is granted {service}:* including "
+                f"{catalogue.count(granted & management)} permissions-management and "
+                f"{catalogue.count(granted & writes)} write actions",
+                evidence={
+                    "service": service,
+                    "permissions_management_actions": _examples(catalogue, granted & management),
+                    "write_actions": _examples(catalogue, granted & writes),
+                    "statements": [statement_evidence(g, catalogue) for g in grants],
+                },
+                conditional=conditional,
+                severity="high" if has_management else "medium",
+            )
+
+
+@rule(
+    id="AWS-IAM-003",
+    title="Allow with NotAction",
+    category="wildcard",
+    severity="high",
+    provider="aws",
+    rationale="""An Allow with NotAction grants everything except the listed actions, today and every action AWS
+    adds tomorrow. It is almost always far broader than its author intended.""",
+    remediation="""Rewrite the statement as an Allow of the actions needed. To carve exceptions out of a broad
+    grant, use an explicit Deny or a permission boundary instead.""",
+    references=(NHI5, "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notaction.html"),
+)
+def allow_not_action(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit]:
+    catalogue = ctx.catalogue
+    for principal in ctx.aws_principals:
+        for grant in principal.permissions.grants:
+            if not grant.statement.not_action or not grant.actions:
+                continue
+            scope = "all resources" if grant.all_resources else "the listed resources"
+            yield Hit(
+                subject_uid=principal.uid,
+                key=f"{grant.source.policy_ref}#{grant.statement.index}",
+                message=f"{principal.name}: policy {grant.source.policy_name} allows every action except "
+                f"{', '.join(grant.statement.action_patterns)} on {scope} "
+                f"({catalogue.count(grant.actions):,} actions)",
+                evidence=statement_evidence(grant, catalogue),
+                conditional=grant.conditional,
+                severity="high" if grant.all_resources else "medium",
+            )
+
+
+def _unconstrained(ctx: AnalysisContext, level: str) -> Iterator[tuple[AwsPrincipal, int, bool]]:
+    """Principals granted actions of `level` on all resources, for actions that could have been scoped."""
+    catalogue = ctx.catalogue
+    mask = catalogue.level_mask(level) & ~catalogue.wildcard_only_mask
+    for principal in ctx.aws_principals:
+        if is_admin(ctx, principal):
+            continue
+        granted, conditional = _split_by_condition(principal, mask, all_resources=True)
+        if granted:
+            yield principal, granted, conditional
+
+
+def _unconstrained_hits(ctx: AnalysisContext, level: str) -> Iterator[Hit]:
+    catalogue = ctx.catalogue
+    for principal, granted, conditional in _unconstrained(ctx, level):
+        grants = _granting(principal, granted, all_resources=True)
+        yield Hit(
+            subject_uid=principal.uid,
+            key=level,
+            message=f"{principal.name} can use {catalogue.count(granted)} {level.lower()} actions on any "
+            f"resource, e.g. {', '.join(_examples(catalogue, granted)[:3])}",
+            evidence={
+                "access_level": level,
+                "actions_count": catalogue.count(granted),
+                "actions": _examples(catalogue, granted),
+                "statements": [statement_evidence(g, catalogue, granted) for g in grants],
+            },
+            conditional=conditional,
+        )
+
+
+@rule(
+    id="AWS-IAM-004",
+    title="Permissions-management actions on all resources",
+    category="resource-exposure",
+    severity=UNCONSTRAINED_ACCESS_LEVELS["Permissions management"],
+    provider="aws",
+    rationale="""Permissions-management actions (policies, ACLs, grants) on `Resource: "*"` let the identity
+    change who can access any resource of that type: expose a bucket, a key or a secret to anyone, or grant
+    itself more.""",
+    remediation="""Scope the Resource element to the ARNs the workload manages; actions that support
+    resource-level permissions should never be granted on "*".""",
+    references=(NHI5, CLOUDSPLAINING, IAM_BEST_PRACTICES),
+)
+def permissions_management_unconstrained(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit]:
+    yield from _unconstrained_hits(ctx, "Permissions management")
+
+
+@rule(
+    id="AWS-IAM-005",
+    title="Write actions on all resources",
+    category="resource-exposure",
+    severity=UNCONSTRAINED_ACCESS_LEVELS["Write"],
+    provider="aws",
+    rationale="""Write actions on `Resource: "*"` let the identity modify or delete any resource of the service
+    in the account, not just the ones it owns.""",
+    remediation="""Scope the Resource element to the ARNs (or a path or tag-based condition) the workload
+    writes to.""",
+    references=(NHI5, CLOUDSPLAINING, IAM_BEST_PRACTICES),
+)
+def write_unconstrained(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit]:
+    yield from _unconstrained_hits(ctx, "Write")
+
+
+@rule(
+    id="AWS-IAM-090",
+    title="Policy could not be evaluated",
+    category="hygiene",
+    severity="medium",
+    provider="aws",
+    rationale="""A policy that does not parse as IAM was skipped, so the identity's effective permissions are
+    not fully known. AWS would reject it on upload, which means the export is damaged or hand-edited.""",
+    remediation="""Fix or re-export the policy document; the message says which statement is wrong.""",
+)
+def policy_not_evaluated(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit]:
+    for principal in ctx.aws_principals:
+        for problem in principal.problems:
+            if problem.fatal:
+                yield Hit(
+                    subject_uid=principal.uid,
+                    key=problem.source.policy_ref,
+                    message=f"{principal.name}: policy {problem.source.policy_name} was not evaluated: "
+                    f"{problem.problem}. The identity's other policies were.",
+                    evidence={"policy": problem.source.policy_name, "policy_ref": problem.source.policy_ref,
+                              "problem": problem.problem},
+                )
+
+
+@rule(
+    id="AWS-IAM-091",
+    title="Policy names actions the catalogue does not know",
+    category="hygiene",
+    severity="info",
+    provider="aws",
+    rationale="""Actions of retired or unknown services (or typos) are kept literally and matched by pattern, never
+    dropped, so a retired service cannot silently turn an escalation check into a pass. This note says where.""",
+    remediation="""Remove actions of retired services and fix typos, so that reviewers read what is really
+    granted.""",
+)
+def unknown_actions(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit]:
+    for principal in ctx.aws_principals:
+        warnings = [p for p in principal.problems if not p.fatal]
+        by_policy: dict[str, list[str]] = {}
+        for problem in warnings:
+            by_policy.setdefault(problem.source.policy_ref, []).append(problem.problem)
+        for ref, problems in sorted(by_policy.items()):
+            yield Hit(
+                subject_uid=principal.uid,
+                key=ref,
+                message=f"{principal.name}: {ref.rsplit('/', 1)[-1]}: {problems[0]}"
+                + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+                evidence={"policy_ref": ref, "warnings": problems},
+            )

@@ -1,0 +1,359 @@
+"""The inventory store: engine set-up, scan bookkeeping and bulk writes.
+
+This module is the dialect layer. SQLite specifics (WAL, busy timeout, `BEGIN IMMEDIATE`) and the upsert spelling
+live here and nowhere else, so that the rest of the code runs unchanged on PostgreSQL.
+
+Writes are SQLAlchemy Core `executemany` inserts of pre-serialised rows: ORM unit-of-work costs ~10x more per row.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, create_engine, event, func, select, update
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+
+from agentiam.errors import DatabaseError
+from agentiam.inventory import migrations, schema
+from agentiam.inventory.records import (
+    AnyRecord,
+    BindingRecord,
+    CredentialRecord,
+    GrantRecord,
+    IdentityRecord,
+    IssueRecord,
+    PolicyRecord,
+    TrustRecord,
+    UsageRecord,
+    WorkloadRecord,
+    canonical_json,
+)
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def database_url(db: str) -> str:
+    """`--db` takes a file path or a SQLAlchemy URL."""
+    return db if "://" in db else f"sqlite:///{Path(db).expanduser()}"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _table(model: type) -> Table:
+    return model.__table__  # type: ignore[attr-defined,no-any-return]
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        # Take transaction control from the driver so that writes can say BEGIN IMMEDIATE: a writer then waits for
+        # the lock up front (busy timeout) instead of failing half-way when a reader upgrades.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = "IMMEDIATE" if conn.get_execution_options().get("agentiam_write") else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _insert_ignoring_duplicates(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        statement = sqlite.insert(table).on_conflict_do_nothing()
+    elif dialect == "postgresql":
+        statement = postgresql.insert(table).on_conflict_do_nothing()
+    else:  # pragma: no cover - other dialects are not supported yet
+        raise DatabaseError(f"unsupported database dialect {dialect!r}")
+    conn.execute(statement, list(rows))
+
+
+def _identity_row(r: IdentityRecord) -> dict[str, Any]:
+    return {
+        "uid": r.uid,
+        "provider": r.provider,
+        "identity_kind": r.identity_kind,
+        "name": r.name,
+        "native_id": r.native_id,
+        "scope": r.scope,
+        "path": r.path,
+        "tags_json": _dumps(r.tags),
+        "created_at": r.created_at,
+        "last_used_at": r.last_used_at,
+        "owner": r.owner,
+        "is_agent": r.is_agent,
+        "agent_evidence_json": _dumps([e.model_dump() for e in r.agent_evidence]),
+        "attributes_json": _dumps(r.attributes),
+    }
+
+
+def _workload_row(r: WorkloadRecord) -> dict[str, Any]:
+    return {
+        "uid": r.uid,
+        "provider": r.provider,
+        "workload_kind": r.workload_kind,
+        "name": r.name,
+        "scope": r.scope,
+        "tags_json": _dumps(r.tags),
+        "is_agent": r.is_agent,
+        "agent_evidence_json": _dumps([e.model_dump() for e in r.agent_evidence]),
+        "attributes_json": _dumps(r.attributes),
+    }
+
+
+def _binding_row(r: BindingRecord) -> dict[str, Any]:
+    return {
+        "workload_uid": r.workload_uid,
+        "identity_uid": r.identity_uid,
+        "mechanism": r.mechanism,
+        "attributes_json": _dumps(r.attributes),
+    }
+
+
+def _grant_row(r: GrantRecord) -> dict[str, Any]:
+    return r.model_dump()
+
+
+def _trust_row(r: TrustRecord) -> dict[str, Any]:
+    return {
+        "identity_uid": r.identity_uid,
+        "principal_type": r.principal_type,
+        "principal": r.principal,
+        "actions_json": _dumps(r.actions),
+        "conditions_json": _dumps(r.conditions),
+        "effect": r.effect,
+    }
+
+
+def _usage_row(r: UsageRecord) -> dict[str, Any]:
+    return {
+        "subject_uid": r.subject_uid,
+        "usage_kind": r.usage_kind,
+        "last_used_at": r.last_used_at,
+        "source": r.source,
+        "detail_json": _dumps(r.detail),
+    }
+
+
+def _credential_row(r: CredentialRecord) -> dict[str, Any]:
+    row = r.model_dump(exclude={"attributes"})
+    row["attributes_json"] = _dumps(r.attributes)
+    return row
+
+
+def _issue_row(r: IssueRecord) -> dict[str, Any]:
+    return r.model_dump()
+
+
+# Record type -> (table, row builder, counts key). Policies are handled apart: they are shared across scans.
+_ROW_WRITERS: dict[type, tuple[type, Any, str]] = {
+    IdentityRecord: (schema.Identity, _identity_row, "identities"),
+    WorkloadRecord: (schema.Workload, _workload_row, "workloads"),
+    BindingRecord: (schema.Binding, _binding_row, "bindings"),
+    GrantRecord: (schema.Grant, _grant_row, "grants"),
+    TrustRecord: (schema.Trust, _trust_row, "trusts"),
+    UsageRecord: (schema.Usage, _usage_row, "usage"),
+    CredentialRecord: (schema.Credential, _credential_row, "credentials"),
+    IssueRecord: (schema.CollectionIssue, _issue_row, "issues"),
+}
+
+
+class Store:
+    """One inventory database. Create it with `Store.open`."""
+
+    def __init__(self, engine: Engine, location: str) -> None:
+        self.engine = engine
+        self.location = location
+
+    @classmethod
+    def open(cls, db: str, *, migrate: bool = True) -> Store:
+        """Open (and by default create or upgrade) the inventory at `db`, a path or a SQLAlchemy URL."""
+        url = database_url(db)
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000} if "sqlite" in url else {})
+        if engine.dialect.name == "sqlite":
+            _configure_sqlite(engine)
+        store = cls(engine, db)
+        with store._translate_errors():
+            if migrate:
+                store.upgrade()
+            else:
+                with store.engine.connect() as conn:
+                    migrations.pending(conn)  # refuses a newer database early
+        return store
+
+    @contextmanager
+    def _translate_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sa_exc.DatabaseError as exc:
+            original = getattr(exc, "orig", exc)
+            message = str(original)
+            if "not a database" in message or "malformed" in message:
+                raise DatabaseError(f"{self.location}: the file is not a readable SQLite database ({message})") from None
+            if "locked" in message or "busy" in message:
+                raise DatabaseError(f"{self.location}: the database is locked by another writer ({message})") from None
+            raise DatabaseError(f"{self.location}: {message}") from None
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction (BEGIN IMMEDIATE on SQLite)."""
+        with self._translate_errors(), self.engine.connect() as conn:
+            conn = conn.execution_options(agentiam_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self._translate_errors(), self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    # -- schema ----------------------------------------------------------------------------------------------
+
+    def upgrade(self) -> list[migrations.MigrationStep]:
+        with self.write() as conn:
+            return migrations.upgrade(conn)
+
+    def info(self) -> dict[str, Any]:
+        with self.read() as conn:
+            version = migrations.current_version(conn)
+            counts = {
+                table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+                for table in (_table(m) for m in (schema.Scan, schema.Identity, schema.Policy, schema.Finding))
+            }
+            last = conn.execute(select(schema.Scan).order_by(schema.Scan.id.desc()).limit(1)).first()  # type: ignore[union-attr]
+        return {
+            "database": self.location,
+            "dialect": self.engine.dialect.name,
+            "schema_version": version,
+            "latest_schema_version": migrations.LATEST_VERSION,
+            "rows": counts,
+            "last_scan": dict(last._mapping) if last else None,
+        }
+
+    # -- scan bookkeeping ------------------------------------------------------------------------------------
+
+    def begin_scan(self, tool_version: str, config: Mapping[str, Any]) -> int:
+        with self.write() as conn:
+            result = conn.execute(
+                _table(schema.Scan).insert().values(
+                    started_at=datetime.now(UTC), status="running", tool_version=tool_version,
+                    config_json=_dumps(config),
+                )
+            )
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def begin_collector_run(self, scan_id: int, collector: str, provider: str, scope: str, source: str) -> int:
+        with self.write() as conn:
+            result = conn.execute(
+                _table(schema.CollectorRun).insert().values(
+                    scan_id=scan_id, collector=collector, provider=provider, scope=scope, source=source,
+                    status="running", started_at=datetime.now(UTC),
+                )
+            )
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def complete_collector_run(
+        self, scan_id: int, run_id: int, records: Iterable[AnyRecord], *, api_calls: int = 0, throttled: int = 0
+    ) -> dict[str, int]:
+        """Write one (collector, scope)'s records and mark its run complete, in one transaction."""
+        grouped: dict[type, list[AnyRecord]] = defaultdict(list)
+        for record in records:
+            grouped[type(record)].append(record)
+        counts: Counter[str] = Counter()
+        with self.write() as conn:
+            policies = {p.hash: p for p in grouped.pop(PolicyRecord, [])}  # type: ignore[attr-defined]
+            _insert_ignoring_duplicates(
+                conn,
+                _table(schema.Policy),
+                [
+                    {"hash": h, "provider": p.provider, "policy_kind": p.policy_kind,
+                     "document_json": canonical_json(p.document)}
+                    for h, p in policies.items()
+                ],
+            )
+            counts["policies"] = len(policies)
+            for record_type, items in grouped.items():
+                model, to_row, key = _ROW_WRITERS[record_type]
+                rows = []
+                for item in items:
+                    row = to_row(item)
+                    row["scan_id"] = scan_id
+                    row["collector_run_id"] = run_id
+                    rows.append(row)
+                conn.execute(_table(model).insert(), rows)
+                counts[key] = len(rows)
+            self._finish_run(conn, run_id, "complete", None, dict(counts), api_calls, throttled)
+        return dict(counts)
+
+    def set_collector_run_scope(self, run_id: int, scope: str) -> None:
+        """An offline file names its scope (the account) only once it has been read."""
+        table = _table(schema.CollectorRun)
+        with self.write() as conn:
+            conn.execute(update(table).where(table.c.id == run_id).values(scope=scope))
+
+    def fail_collector_run(self, run_id: int, error: str, *, api_calls: int = 0, throttled: int = 0) -> None:
+        with self.write() as conn:
+            self._finish_run(conn, run_id, "failed", error, {}, api_calls, throttled)
+
+    @staticmethod
+    def _finish_run(
+        conn: Connection, run_id: int, status: str, error: str | None, counts: dict[str, int],
+        api_calls: int, throttled: int,
+    ) -> None:
+        conn.execute(
+            update(_table(schema.CollectorRun))
+            .where(_table(schema.CollectorRun).c.id == run_id)
+            .values(status=status, error=error, finished_at=datetime.now(UTC), counts_json=_dumps(counts),
+                    api_calls=api_calls, throttled=throttled)
+        )
+
+    def finish_scan(self, scan_id: int) -> str:
+        """Settle the scan's status from its collector runs: complete, partial (some failed) or failed (all)."""
+        with self.write() as conn:
+            statuses = conn.execute(
+                select(schema.CollectorRun.status).where(schema.CollectorRun.scan_id == scan_id)
+            ).scalars().all()
+            if statuses and all(s == "complete" for s in statuses):
+                status = "complete"
+            elif any(s == "complete" for s in statuses):
+                status = "partial"
+            else:
+                status = "failed"
+            conn.execute(
+                update(_table(schema.Scan)).where(_table(schema.Scan).c.id == scan_id)
+                .values(status=status, finished_at=datetime.now(UTC))
+            )
+        return status
+
+    # -- findings --------------------------------------------------------------------------------------------
+
+    def replace_findings(self, scan_id: int, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Store one scan's analysis; re-analysing a scan replaces its findings."""
+        table = _table(schema.Finding)
+        with self.write() as conn:
+            conn.execute(table.delete().where(table.c.scan_id == scan_id))
+            if rows:
+                conn.execute(table.insert(), [dict(row, scan_id=scan_id) for row in rows])
+            conn.execute(
+                update(_table(schema.Scan)).where(_table(schema.Scan).c.id == scan_id)
+                .values(analyzed_at=datetime.now(UTC))
+            )

@@ -1,0 +1,134 @@
+"""The scan pipeline: collect (per collector x scope) -> store -> analyze. The CLI only parses flags and calls this.
+
+Each (collector, scope) is collected and stored on its own: one failing account or file fails only its
+collector_run, and the scan ends `partial`. Nothing earlier scans wrote is ever touched.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentiam import __version__
+from agentiam.collectors.base import CallStats, CollectContext, Scope
+from agentiam.config import Settings
+from agentiam.errors import CollectorError, InputFormatError, UsageError
+from agentiam.findings.engine import AnalysisResult, analyze
+from agentiam.inventory.store import Store
+from agentiam.plugins import Plugins
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ScanRequest:
+    offline: list[Path] = field(default_factory=list)
+    aws_session_factory: Callable[[], Any] | None = None
+
+
+@dataclass(frozen=True)
+class OfflineInput:
+    path: Path
+    document: Any
+    collector: Any
+
+
+@dataclass
+class CollectOutcome:
+    scan_id: int
+    status: str
+    failures: list[str] = field(default_factory=list)
+
+
+def read_offline(path: Path, plugins: Plugins) -> OfflineInput:
+    """Parse an export file and find the collector that reads it, from the content, not the file name."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputFormatError(str(path), "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFormatError(str(path), f"cannot be read as UTF-8 text ({exc})") from None
+    expected = "; ".join(sorted(c.offline_format for c in plugins.collectors.values()))
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputFormatError(
+            str(path), f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); expected one of: {expected}"
+        ) from None
+    for collector in plugins.collectors.values():
+        if collector.detect(document):
+            return OfflineInput(path, document, collector)
+    shape = f"top-level keys {sorted(document)[:8]}" if isinstance(document, dict) else f"a JSON {type(document).__name__}"
+    raise InputFormatError(str(path), f"JSON of an unknown shape ({shape}); expected one of: {expected}")
+
+
+def _collect_offline(store: Store, scan_id: int, item: OfflineInput, settings: Settings) -> str | None:
+    ctx = CollectContext(settings=settings)
+    collector = item.collector
+    run_id = store.begin_collector_run(scan_id, collector.name, collector.provider, "pending", str(item.path))
+    try:
+        imported = collector.import_document(ctx, item.document, str(item.path))
+    except Exception as exc:  # a malformed export fails its own run, not the scan
+        log.debug("offline import of %s failed", item.path, exc_info=True)
+        error = f"{item.path}: {type(exc).__name__}: {exc}"
+        store.fail_collector_run(run_id, error)
+        return error
+    store.set_collector_run_scope(run_id, imported.scope)
+    store.complete_collector_run(scan_id, run_id, imported.records)
+    return None
+
+
+def _collect_live(store: Store, scan_id: int, collector: Any, ctx: CollectContext) -> list[str]:
+    failures = []
+    try:
+        scopes = collector.scopes(ctx)
+    except CollectorError as exc:
+        run_id = store.begin_collector_run(scan_id, collector.name, collector.provider, "unknown", "live")
+        store.fail_collector_run(run_id, str(exc), api_calls=ctx.stats.api_calls, throttled=ctx.stats.throttled)
+        return [f"{collector.name}: {exc}"]
+    for scope in scopes:
+        failure = _collect_scope(store, scan_id, collector, ctx.settings, ctx.aws_session_factory, scope)
+        if failure:
+            failures.append(failure)
+    return failures
+
+
+def _collect_scope(
+    store: Store, scan_id: int, collector: Any, settings: Settings, session_factory: Any, scope: Scope
+) -> str | None:
+    ctx = CollectContext(settings=settings, aws_session_factory=session_factory, stats=CallStats())
+    run_id = store.begin_collector_run(scan_id, collector.name, collector.provider, scope.key, "live")
+    try:
+        records = list(collector.collect(ctx, scope))
+    except CollectorError as exc:
+        store.fail_collector_run(run_id, str(exc), api_calls=ctx.stats.api_calls, throttled=ctx.stats.throttled)
+        return f"{collector.name} {scope.label or scope.key}: {exc}"
+    store.complete_collector_run(scan_id, run_id, records, api_calls=ctx.stats.api_calls, throttled=ctx.stats.throttled)
+    return None
+
+
+def collect(store: Store, settings: Settings, request: ScanRequest, plugins: Plugins) -> CollectOutcome:
+    """Collect everything the request names into a new scan. Bad offline files are refused before anything starts."""
+    inputs = [read_offline(path, plugins) for path in request.offline]
+    live_ctx = CollectContext(settings=settings, aws_session_factory=request.aws_session_factory)
+    live = [c for c in plugins.collectors.values() if c.live_requested(live_ctx)]
+    if not inputs and not live:
+        raise UsageError("nothing to scan: give --aws for a live AWS account, or --offline FILE")
+    scan_id = store.begin_scan(__version__, settings.model_dump(mode="json"))
+    failures = []
+    for item in inputs:
+        failure = _collect_offline(store, scan_id, item, settings)
+        if failure:
+            failures.append(failure)
+    for collector in live:
+        failures.extend(_collect_live(store, scan_id, collector, live_ctx))
+    status = store.finish_scan(scan_id)
+    return CollectOutcome(scan_id, status, failures)
+
+
+def analyze_scan(store: Store, scan_id: int, settings: Settings, plugins: Plugins) -> AnalysisResult:
+    return analyze(store, scan_id, settings, plugins.rules.values())

@@ -1,0 +1,96 @@
+"""Read one analysed scan from the store into the ReportData that every reporter renders."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from agentiam import __version__
+from agentiam.errors import UsageError
+from agentiam.inventory import views
+from agentiam.inventory.store import Store
+from agentiam.reports.model import CollectorRunRow, FindingRow, IdentityRow, IssueRow, ReportData, ScanSummary
+
+
+def _when(value: Any) -> datetime | None:
+    if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return None
+
+
+def resolve_scan_id(store: Store, scan_id: int | None) -> int:
+    with store.read() as conn:
+        chosen = scan_id if scan_id is not None else views.latest_scan_id(conn, analyzed=True)
+        if chosen is None or views.scan(conn, chosen) is None:
+            raise UsageError(
+                f"{store.location}: no analysed scan{f' with id {scan_id}' if scan_id else ''}; run `agentiam scan` first"
+            )
+        return chosen
+
+
+def load_report_data(store: Store, scan_id: int) -> ReportData:
+    with store.read() as conn:
+        scan = views.scan(conn, scan_id)
+        assert scan is not None
+        runs = views.collector_runs(conn, scan_id)
+        findings = views.findings(conn, scan_id)
+        identities = views.identities(conn, scan_id)
+        workloads = views.workloads(conn, scan_id)
+        bindings = views.bindings(conn, scan_id)
+        issues = views.issues(conn, scan_id)
+
+    finding_rows = [
+        FindingRow(
+            rule_id=f.rule_id, category=f.category, severity=f.severity, base_severity=f.base_severity,
+            title=f.title, message=f.message, fingerprint=f.fingerprint, status=f.status,
+            subject_uid=f.subject_uid, subject_name=f.subject_name, subject_kind=f.subject_kind,
+            provider=f.provider, scope=f.scope, subject_is_agent=bool(f.subject_is_agent), evidence=f.evidence,
+            remediation=f.remediation, references=list(f.references), first_seen_at=_when(f.first_seen_at),  # type: ignore[arg-type]
+            last_seen_at=_when(f.last_seen_at),  # type: ignore[arg-type]
+        )
+        for f in findings.itertuples()
+    ]
+    open_counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for row in finding_rows:
+        if row.status != "resolved":
+            open_counts[row.subject_uid][row.severity] += 1
+
+    workload_names = {w.uid: (w.name, w.workload_kind) for w in workloads.itertuples()}
+    runs_as: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for b in bindings.itertuples():
+        name, kind = workload_names.get(b.workload_uid, (b.workload_uid, "unknown"))
+        runs_as[b.identity_uid].append({"uid": b.workload_uid, "name": name, "kind": kind, "mechanism": b.mechanism})
+
+    identity_rows = [
+        IdentityRow(
+            uid=i.uid, name=i.name, provider=i.provider, identity_kind=i.identity_kind, scope=i.scope,
+            is_agent=bool(i.is_agent), agent_evidence=list(i.agent_evidence), owner=i.owner or None,
+            tags=dict(i.tags), last_used_at=_when(i.last_used_at), created_at=_when(i.created_at),
+            finding_counts=dict(open_counts.get(i.uid, {})), workloads=runs_as.get(i.uid, []),
+        )
+        for i in identities.itertuples()
+    ]
+    summary = ScanSummary(
+        id=scan_id, started_at=_when(scan["started_at"]), finished_at=_when(scan["finished_at"]),  # type: ignore[arg-type]
+        status=scan["status"],
+        collector_runs=[
+            CollectorRunRow(collector=r.collector, scope=r.scope, status=r.status, error=r.error or None,
+                            counts=dict(r.counts), api_calls=int(r.api_calls), throttled=int(r.throttled))
+            for r in runs.itertuples()
+        ],
+    )
+    issue_rows = [
+        IssueRow(source=i.source, problem=i.problem, severity=i.severity, subject_uid=i.subject_uid or None)
+        for i in issues.itertuples()
+    ]
+    return ReportData(
+        tool_version=__version__, generated_at=datetime.now(UTC), scan=summary, findings=finding_rows,
+        identities=identity_rows, issues=issue_rows,
+    )
