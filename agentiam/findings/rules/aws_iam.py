@@ -61,12 +61,21 @@ def _granting(principal: AwsPrincipal, bits: int, *, all_resources: bool = False
 
 
 def _split_by_condition(principal: AwsPrincipal, mask: int, *, all_resources: bool) -> tuple[int, bool]:
-    """The granted part of `mask`, and whether it holds only under conditions."""
-    permissions = principal.permissions
-    unconditional = permissions.allowed(unconditional_only=True, all_resources_only=all_resources) & mask
-    if unconditional:
-        return unconditional, False
-    return permissions.allowed(all_resources_only=all_resources) & mask, True
+    """The granted part of `mask`, and whether it holds only under conditions.
+
+    A Deny on a few specific resources does not take an action off the "all resources" list here: an identity that
+    may terminate every instance but one is still the finding.
+    """
+    unconditional = conditional = 0
+    for grant in principal.permissions.grants:
+        if all_resources and not grant.all_resources:
+            continue
+        conditional |= grant.actions
+        if not grant.conditional:
+            unconditional |= grant.actions & ~grant.maybe_denied
+    if unconditional & mask:
+        return unconditional & mask, False
+    return conditional & mask, True
 
 
 @cache
@@ -139,8 +148,8 @@ def is_admin(ctx: AnalysisContext, principal: AwsPrincipal) -> bool:
 )
 def service_wildcard(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit]:
     catalogue = ctx.catalogue
-    writes = catalogue.level_mask("Write")
     management = catalogue.level_mask("Permissions management")
+    writes = catalogue.level_mask("Write") & ~management
     for principal in ctx.aws_principals:
         if is_admin(ctx, principal):
             continue  # the administrator finding already says more
@@ -213,6 +222,9 @@ def _unconstrained(ctx: AnalysisContext, level: str) -> Iterator[tuple[AwsPrinci
     """Principals granted actions of `level` on all resources, for actions that could have been scoped."""
     catalogue = ctx.catalogue
     mask = catalogue.level_mask(level) & ~catalogue.wildcard_only_mask
+    levels = list(UNCONSTRAINED_ACCESS_LEVELS)
+    for graver in levels[: levels.index(level)]:  # the catalogue files some actions under two levels
+        mask &= ~catalogue.level_mask(graver)
     for principal in ctx.aws_principals:
         if is_admin(ctx, principal):
             continue

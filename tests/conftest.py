@@ -1,0 +1,102 @@
+"""Fixtures shared by the whole suite: a sandboxed environment, settings on a temporary inventory, and a helper
+that runs the real pipeline (offline import -> store -> analyze) on an authorization-details document."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentiam.config import Settings, load_settings
+from agentiam.inventory.store import Store
+from agentiam.pipeline import ScanRequest, analyze_scan, collect
+from agentiam.plugins import Plugins, load_plugins
+from agentiam.reports.loader import load_report_data
+from agentiam.reports.model import ReportData
+
+CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture(autouse=True)
+def _no_real_cloud(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and no profiles, so that no test can reach a real account."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AGENTIAM_DB"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/agentiam-test-config")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/agentiam-test-credentials")
+
+
+@pytest.fixture
+def corpora() -> Path:
+    if not CORPORA.is_dir():
+        pytest.skip(f"third-party corpora not found at {CORPORA} (they live beside the checkout, in ../shared)")
+    return CORPORA
+
+
+@pytest.fixture(scope="session")
+def plugins() -> Plugins:
+    return load_plugins()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings(None, {"db": str(tmp_path / "inventory.db")}, environ={})
+
+
+def role(name: str, policies: list[Any], *, trust_service: str = "lambda.amazonaws.com",
+         tags: dict[str, str] | None = None, boundary: str | None = None) -> dict[str, Any]:
+    """One RoleDetailList entry, as `aws iam get-account-authorization-details` prints it."""
+    entry: dict[str, Any] = {
+        "Path": "/", "RoleName": name, "RoleId": f"AROA{name.upper()[:12]:0<12}",
+        "Arn": f"arn:aws:iam::{ACCOUNT}:role/{name}", "CreateDate": "2025-03-01T10:00:00+00:00",
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": trust_service}, "Action": "sts:AssumeRole"}]},
+        "InstanceProfileList": [],
+        "RolePolicyList": [{"PolicyName": f"policy{i}", "PolicyDocument": doc} for i, doc in enumerate(policies)],
+        "AttachedManagedPolicies": [], "Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()],
+        "RoleLastUsed": {},
+    }
+    if boundary:
+        entry["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
+    return entry
+
+
+def managed_policy(name: str, document: Any) -> dict[str, Any]:
+    return {
+        "PolicyName": name, "PolicyId": f"ANPA{name.upper()[:12]:0<12}",
+        "Arn": f"arn:aws:iam::{ACCOUNT}:policy/{name}", "Path": "/", "DefaultVersionId": "v1",
+        "AttachmentCount": 1, "IsAttachable": True, "CreateDate": "2025-01-01T00:00:00+00:00",
+        "PolicyVersionList": [{"Document": document, "VersionId": "v1", "IsDefaultVersion": True}],
+    }
+
+
+def authorization_details(roles: list[dict[str, Any]], policies: list[dict[str, Any]] | None = None,
+                          users: list[dict[str, Any]] | None = None,
+                          groups: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"UserDetailList": users or [], "GroupDetailList": groups or [], "RoleDetailList": roles,
+            "Policies": policies or []}
+
+
+Scanner = Callable[[dict[str, Any]], ReportData]
+
+
+@pytest.fixture
+def scan_document(tmp_path: Path, settings: Settings, plugins: Plugins) -> Scanner:
+    """Run the real pipeline on an authorization-details document; return what the reports would render."""
+
+    def run(document: dict[str, Any]) -> ReportData:
+        path = tmp_path / f"authz-{len(list(tmp_path.glob('authz-*')))}.json"
+        path.write_text(json.dumps(document))
+        store = Store.open(settings.db)
+        outcome = collect(store, settings, ScanRequest(offline=[path]), plugins)
+        analyze_scan(store, outcome.scan_id, settings, plugins)
+        return load_report_data(store, outcome.scan_id)
+
+    return run
