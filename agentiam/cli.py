@@ -32,7 +32,7 @@ from agentiam.reports.gate import EXIT_OK, evaluate_gate, exit_code
 from agentiam.reports.loader import load_report_data, resolve_scan_id
 
 log = logging.getLogger("agentiam")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # messages name paths: never break them
 out = Console()
 SEVERITY = click.Choice(SEVERITIES, case_sensitive=False)
 
@@ -44,17 +44,15 @@ class State:
         self.settings = settings
         self._store: Store | None = None
 
-    def store(self, *, migrate: bool = True) -> Store:
+    def store(self, *, reading: bool = False) -> Store:
+        """The inventory: writers create and upgrade it; readers need one that exists."""
         if self._store is None:
-            self._store = Store.open(self.settings.db, migrate=migrate)
+            self._store = Store.open(self.settings.db, migrate=not reading, existing=reading)
         return self._store
 
     @property
     def plugins(self) -> Plugins:
-        plugins = installed_plugins()
-        for failure in plugins.failures:
-            err.print(f"[yellow]warning:[/] {failure.describe()}", highlight=False)
-        return plugins
+        return installed_plugins()  # load failures are logged once, as warnings
 
 
 pass_state = click.make_pass_decorator(State)
@@ -67,7 +65,7 @@ class AgentiamGroup(click.Group):
         try:
             return super().invoke(ctx)
         except AgentiamError as exc:
-            err.print(f"[red]error:[/] {exc}", highlight=False)
+            click.echo(f"error: {exc}", err=True)  # unwrapped: scripts grep it, people copy paths out of it
             ctx.exit(exc.exit_code)
         except BrokenPipeError:  # `agentiam report ... | head`
             ctx.exit(0)
@@ -184,7 +182,7 @@ def report(state: State, fmt: str, output: str, scan_id: int | None) -> None:
     reporters = state.plugins.reporters
     if fmt not in reporters:
         raise UsageError(f"unknown report format {fmt!r}; available: {', '.join(sorted(reporters))}")
-    store = state.store(migrate=False)
+    store = state.store(reading=True)
     data = load_report_data(store, resolve_scan_id(store, scan_id))
     text = reporters[fmt].render(data)
     if output == "-":
@@ -202,7 +200,7 @@ def report(state: State, fmt: str, output: str, scan_id: int | None) -> None:
 @pass_state
 def gate(state: State, fail_on: str | None, scan_id: int | None, allow_partial: bool) -> None:
     """Exit 1 if open findings at or above a severity exist (for CI)."""
-    store = state.store(migrate=False)
+    store = state.store(reading=True)
     data = load_report_data(store, resolve_scan_id(store, scan_id))
     result = evaluate_gate(data, fail_on or state.settings.fail_on or "high")
     for finding in result.failing:
@@ -248,7 +246,7 @@ _IDENTITY_COLUMNS = ["uid", "name", "identity_kind", "scope", "is_agent", "owner
 @pass_state
 def inventory_identities(state: State, as_json: bool) -> None:
     """Every identity of the latest scan."""
-    store = state.store(migrate=False)
+    store = state.store(reading=True)
     with store.read() as conn:
         frame = views.identities(conn, _latest(store))
     _emit_table(frame, _IDENTITY_COLUMNS, as_json, "identities")
@@ -259,7 +257,7 @@ def inventory_identities(state: State, as_json: bool) -> None:
 @pass_state
 def inventory_agents(state: State, as_json: bool) -> None:
     """Identities and workloads classified as AI agents', with the evidence."""
-    store = state.store(migrate=False)
+    store = state.store(reading=True)
     with store.read() as conn:
         frame = views.identities(conn, _latest(store))
     frame = frame[frame["is_agent"].astype(bool)].copy()
@@ -272,7 +270,7 @@ def inventory_agents(state: State, as_json: bool) -> None:
 @pass_state
 def inventory_workloads(state: State, as_json: bool) -> None:
     """Workloads (functions, pods, agent runtimes) of the latest scan."""
-    store = state.store(migrate=False)
+    store = state.store(reading=True)
     with store.read() as conn:
         frame = views.workloads(conn, _latest(store))
     _emit_table(frame, ["uid", "name", "workload_kind", "scope", "is_agent"], as_json, "workloads")
@@ -284,7 +282,7 @@ def inventory_workloads(state: State, as_json: bool) -> None:
 @pass_state
 def inventory_show(state: State, uid: str, as_json: bool) -> None:
     """One identity by uid, ARN or name: its grants, trust and open findings."""
-    store = state.store(migrate=False)
+    store = state.store(reading=True)
     with store.read() as conn:
         scan_id = _latest(store)
         identity = views.find_identity(conn, scan_id, uid)
@@ -367,7 +365,7 @@ def db() -> None:
 @pass_state
 def db_info(state: State) -> None:
     """Schema version, row counts and the last scan."""
-    click.echo(json.dumps(state.store(migrate=False).info(), indent=2, default=str))
+    click.echo(json.dumps(state.store(reading=True).info(), indent=2, default=str))
 
 
 @db.command("upgrade")

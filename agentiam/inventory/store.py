@@ -239,11 +239,18 @@ class Store:
         self.location = location
 
     @classmethod
-    def open(cls, db: str, *, migrate: bool = True) -> Store:
-        """Open (and by default create or upgrade) the inventory at `db`, a path or a SQLAlchemy URL."""
+    def open(cls, db: str, *, migrate: bool = True, existing: bool = False) -> Store:
+        """Open the inventory at `db`, a path or a SQLAlchemy URL.
+
+        `migrate` creates or upgrades the schema (writers); `existing` refuses an absent or empty inventory
+        (readers), so that a typo in --db is an error rather than an empty report.
+        """
         url = database_url(db)
         if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(url.removeprefix("sqlite:///"))
+            if existing and not path.exists():
+                raise DatabaseError(f"{db}: no inventory here; run `agentiam scan` first, or check --db")
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000} if "sqlite" in url else {})
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine)
@@ -253,7 +260,9 @@ class Store:
                 store.upgrade()
             else:
                 with store.engine.connect() as conn:
-                    migrations.pending(conn)  # refuses a newer database early
+                    steps = migrations.pending(conn)  # refuses a newer database early
+                if existing and steps and steps[0].version == 1:
+                    raise DatabaseError(f"{db}: the inventory is empty; run `agentiam scan` first")
         return store
 
     @contextmanager
@@ -330,7 +339,11 @@ class Store:
     def complete_collector_run(
         self, scan_id: int, run_id: int, records: Iterable[AnyRecord], *, api_calls: int = 0, throttled: int = 0
     ) -> dict[str, int]:
-        """Write one (collector, scope)'s records and mark its run complete, in one transaction."""
+        """Write one (collector, scope)'s records and settle its run, in one transaction.
+
+        A run whose records include error issues (a malformed entry skipped) is `partial`: the scan says so, and
+        the lifecycle does not resolve findings of that scope.
+        """
         grouped: dict[type, list[AnyRecord]] = defaultdict(list)
         for record in records:
             grouped[type(record)].append(record)
@@ -355,7 +368,12 @@ class Store:
                     row["collector_run_id"] = run_id
                 _bulk_insert(conn, _table(model), rows)
                 counts[key] = len(rows)
-            self._finish_run(conn, run_id, "complete", None, dict(counts), api_calls, throttled)
+            errors = [r for r in grouped.get(IssueRecord, []) if r.severity == "error"]  # type: ignore[attr-defined]
+            status, error = "complete", None
+            if errors:
+                first = errors[0]
+                status, error = "partial", f"{len(errors)} problem(s); first: {first.source}: {first.problem}"
+            self._finish_run(conn, run_id, status, error, dict(counts), api_calls, throttled)
         return dict(counts)
 
     def set_collector_run_scope(self, run_id: int, scope: str) -> None:
@@ -388,7 +406,7 @@ class Store:
             ).scalars().all()
             if statuses and all(s == "complete" for s in statuses):
                 status = "complete"
-            elif any(s == "complete" for s in statuses):
+            elif any(s in ("complete", "partial") for s in statuses):
                 status = "partial"
             else:
                 status = "failed"

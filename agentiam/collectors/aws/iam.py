@@ -183,7 +183,10 @@ class _Transformer:
 
     def index_managed_policies(self) -> None:
         attached = self._attached_arns()
-        for policy in self.details.get("Policies") or []:
+        for position, policy in enumerate(self.details.get("Policies") or []):
+            if not isinstance(policy, dict):
+                self.issue(None, f"Policies[{position}]", "malformed entry skipped: expected an object")
+                continue
             arn = policy.get("Arn", "")
             # Unattached AWS-managed policies are catalogue noise, not part of this account's estate.
             if arn.startswith(AWS_MANAGED_PREFIX) and arn not in attached:
@@ -200,6 +203,8 @@ class _Transformer:
         arns = set()
         for key in ("UserDetailList", "GroupDetailList", "RoleDetailList"):
             for entity in self.details.get(key) or []:
+                if not isinstance(entity, dict):
+                    continue  # reported when the entry itself is walked
                 arns.update(p.get("PolicyArn", "") for p in entity.get("AttachedManagedPolicies") or [])
                 boundary = entity.get("PermissionsBoundary") or {}
                 arns.add(boundary.get("PermissionsBoundaryArn", ""))
@@ -301,11 +306,31 @@ class _Transformer:
 
     def run(self) -> list[AnyRecord]:
         self.index_managed_policies()
-        for role in self.details.get("RoleDetailList") or []:
-            self.role(role)
-        for user in self.details.get("UserDetailList") or []:
-            self.user(user)
+        for key, walk in (("RoleDetailList", self.role), ("UserDetailList", self.user)):
+            for position, entity in enumerate(self.details.get(key) or []):
+                self._guarded(key, position, entity, walk)
         return self.records
+
+    def _guarded(self, key: str, position: int, entity: Any, walk: Any) -> None:
+        """One malformed entry is reported by position and name; every other identity is still collected."""
+        mark = len(self.records)
+        try:
+            if not isinstance(entity, dict):
+                raise TypeError(f"expected an object, got {type(entity).__name__}")
+            walk(entity)
+        except (AttributeError, TypeError, KeyError, ValueError) as exc:
+            for dropped in self.records[mark:]:  # no half-written identity
+                if isinstance(dropped, PolicyRecord):
+                    self.emitted_policies.discard(dropped.hash)
+            del self.records[mark:]
+            name = entity.get("RoleName") or entity.get("UserName") if isinstance(entity, dict) else None
+            where = f"{key}[{position}]" + (f" ({name})" if name else "")
+            self.issue(None, where, f"malformed entry skipped: {_brief(exc)}")
+
+
+def _brief(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:300]
 
 
 def transform_authorization_details(details: dict[str, Any], settings: Settings, source: str) -> list[AnyRecord]:

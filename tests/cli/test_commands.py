@@ -1,0 +1,149 @@
+"""The command line end to end through click's CliRunner: scan, report, gate, inventory, rules, db, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from agentiam.cli import cli
+from tests.conftest import authorization_details, role
+
+ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+LOGS = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": ["logs:PutLogEvents"], "Resource": "arn:aws:logs:us-east-1:123456789012:log-group:/a:*"}]}
+
+
+class Cli:
+    def __init__(self, tmp_path: Path) -> None:
+        self.db = str(tmp_path / "inventory.db")
+        self.tmp_path = tmp_path
+
+    def __call__(self, *args: str) -> Result:
+        result = CliRunner().invoke(cli, ["--db", self.db, *args])
+        assert "Traceback" not in result.stderr, result.stderr
+        return result
+
+    def export(self, roles: list[dict[str, Any]], name: str = "authz.json") -> str:
+        path = self.tmp_path / name
+        path.write_text(json.dumps(authorization_details(roles)))
+        return str(path)
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Cli:
+    return Cli(tmp_path)
+
+
+def test_scan_exits_0_without_a_threshold_and_1_when_the_gate_fails(run: Cli) -> None:
+    export = run.export([role("admin", [ADMIN]), role("logger", [LOGS])])
+    assert run("scan", "--offline", export).exit_code == 0
+    failed = run("scan", "--offline", export, "--fail-on", "high")
+    assert failed.exit_code == 1
+    assert "critical" in failed.stderr
+
+
+def test_scan_passes_the_gate_when_nothing_reaches_the_threshold(run: Cli) -> None:
+    assert run("scan", "--offline", run.export([role("logger", [LOGS])]), "--fail-on", "low").exit_code == 0
+
+
+def test_gate_lists_failing_findings_on_stdout_and_exits_1(run: Cli) -> None:
+    run("scan", "--offline", run.export([role("admin", [ADMIN])]))
+    result = run("gate", "--fail-on", "critical")
+    assert result.exit_code == 1
+    assert "AWS-IAM-001" in result.stdout and "admin" in result.stdout
+    assert "gate failed" in result.stderr
+
+
+def test_a_partial_scan_exits_3_unless_allowed(run: Cli, tmp_path: Path) -> None:
+    broken = authorization_details([role("fine", [LOGS])])
+    broken["RoleDetailList"].append("not a role")
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(broken))
+    result = run("scan", "--offline", str(path))
+    assert result.exit_code == 3
+    assert run("scan", "--offline", str(path), "--allow-partial").exit_code == 0
+    report = json.loads(run("report", "--format", "json").stdout)
+    assert report["scan"]["status"] == "partial"
+    assert "RoleDetailList[1]" in json.dumps(report["scan"]["collector_runs"])
+    identities = json.loads(run("inventory", "identities", "--json").stdout)
+    assert [i["name"] for i in identities] == ["fine"]
+
+
+def test_report_writes_each_format_to_a_file_or_stdout(run: Cli, tmp_path: Path) -> None:
+    run("scan", "--offline", run.export([role("admin", [ADMIN])]))
+    for fmt, marker in (("json", '"rule_id"'), ("csv", "rule_id"), ("html", "<!DOCTYPE html>")):
+        target = tmp_path / "out" / f"report.{fmt}"
+        assert run("report", "--format", fmt, "-o", str(target)).exit_code == 0
+        assert marker.lower() in target.read_text().lower()
+    assert '"AWS-IAM-001"' in run("report", "--format", "json", "-o", "-").stdout
+
+
+def test_report_json_carries_the_contract_fields(run: Cli) -> None:
+    run("scan", "--offline", run.export([role("admin", [ADMIN], tags={"ai-agent": "true"})]))
+    document = json.loads(run("report", "--format", "json").stdout)
+    finding = next(f for f in document["findings"] if f["rule_id"] == "AWS-IAM-001")
+    for field in ("rule_id", "category", "severity", "title", "message", "fingerprint", "status"):
+        assert finding[field]
+    assert finding["subject"] == {**finding["subject"], "name": "admin", "kind": "aws_role", "provider": "aws"}
+    assert finding["subject"]["uid"] == "aws:arn:aws:iam::123456789012:role/admin"
+    assert document["scan"]["status"] == "complete"
+
+
+def test_report_of_an_unknown_format_is_a_usage_error(run: Cli) -> None:
+    run("scan", "--offline", run.export([role("admin", [ADMIN])]))
+    result = run("report", "--format", "docx")
+    assert result.exit_code == 2 and "available: csv, html, json" in result.stderr
+
+
+def test_report_before_any_scan_says_what_to_do(run: Cli) -> None:
+    result = run("report", "--format", "json")
+    assert result.exit_code == 2 and "run `agentiam scan` first" in result.stderr
+
+
+def test_inventory_show_gives_grants_trust_and_findings(run: Cli) -> None:
+    run("scan", "--offline", run.export([role("admin", [ADMIN], trust_service="bedrock.amazonaws.com")]))
+    shown = json.loads(run("inventory", "show", "admin", "--json").stdout)
+    assert shown["is_agent"] is True
+    assert shown["grants"][0]["policy_source"] == "inline"
+    assert shown["trust"][0]["principal"] == "bedrock.amazonaws.com"
+    assert shown["findings"][0]["rule_id"] == "AWS-IAM-001"
+    assert run("inventory", "show", "nobody").exit_code == 2
+
+
+def test_inventory_tables_render_for_people(run: Cli) -> None:
+    run("scan", "--offline", run.export([role("admin", [ADMIN], tags={"agent": "true"})]))
+    assert "admin" in run("inventory", "identities").stdout
+    assert "agent-tag" in run("inventory", "agents").stdout
+    assert run("inventory", "workloads").exit_code == 0
+
+
+def test_rules_list_and_show(run: Cli) -> None:
+    listed = json.loads(run("rules", "list", "--json").stdout)
+    assert {r["id"] for r in listed} >= {"AWS-IAM-001", "AWS-IAM-002", "AWS-IAM-003", "AWS-IAM-004"}
+    shown = run("rules", "show", "aws-iam-001")
+    assert "Administrator-equivalent" in shown.stdout and "Remediation" in shown.stdout
+    assert run("rules", "show", "NOPE-1").exit_code == 2
+
+
+def test_db_info_and_upgrade(run: Cli) -> None:
+    assert "applied migration 1" in run("db", "upgrade").stderr
+    assert "up to date" in run("db", "upgrade").stderr
+    info = json.loads(run("db", "info").stdout)
+    assert info["schema_version"] == info["latest_schema_version"]
+
+
+def test_a_bad_configuration_file_is_a_usage_error(run: Cli, tmp_path: Path) -> None:
+    config = tmp_path / "agentiam.toml"
+    config.write_text('fail_on = "catastrophic"\n')
+    result = CliRunner().invoke(cli, ["--config", str(config), "db", "info"])
+    assert result.exit_code == 2
+    assert "agentiam.toml" in result.stderr and "fail_on" in result.stderr
+
+
+def test_scan_with_nothing_to_scan_is_a_usage_error(run: Cli) -> None:
+    result = run("scan")
+    assert result.exit_code == 2 and "nothing to scan" in result.stderr
