@@ -23,6 +23,7 @@ from agentiam import __version__
 from agentiam.config import Settings, load_settings
 from agentiam.errors import AgentiamError, UsageError
 from agentiam.findings.registry import SEVERITIES
+from agentiam.findings.rule_docs import render_markdown
 from agentiam.inventory import views
 from agentiam.inventory.store import Store
 from agentiam.pipeline import ScanRequest, analyze_scan, collect
@@ -333,6 +334,13 @@ def rules_list(state: State, as_json: bool) -> None:
     for r in catalogue:
         table.add_row(r.id, r.meta.severity, r.meta.category, r.meta.provider, r.meta.title)
     out.print(table)
+
+
+@rules.command("doc")
+@pass_state
+def rules_doc(state: State) -> None:
+    """The rule catalogue as Markdown (docs/rules.md)."""
+    click.echo(render_markdown(state.plugins.rules.values()), nl=False)
 
 
 @rules.command("show")
