@@ -33,7 +33,8 @@ from agentiam.reports.gate import EXIT_OK, evaluate_gate, exit_code
 from agentiam.reports.loader import load_report_data, resolve_scan_id
 
 log = logging.getLogger("agentiam")
-err = Console(stderr=True, soft_wrap=True)  # messages name paths: never break them
+# Messages name paths: never break them. Logs of CI jobs are wider than the 80 columns rich assumes off a terminal.
+err = Console(stderr=True, soft_wrap=True, width=None if Console(stderr=True).is_terminal else 120)
 out = Console()
 SEVERITY = click.Choice(SEVERITIES, case_sensitive=False)
 

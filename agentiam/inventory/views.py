@@ -32,6 +32,12 @@ _DATETIME_COLUMNS = ("created_at", "last_used_at", "started_at", "finished_at", 
 
 def _frame(conn: Connection, statement: Any) -> pd.DataFrame:
     frame = pd.read_sql(statement, conn)
+    for column in frame.columns:
+        # Text columns: a NULL is None, never NaN (NaN is truthy, and not JSON).
+        if (pd.api.types.is_object_dtype(frame[column]) or pd.api.types.is_string_dtype(frame[column])) and (
+            frame[column].isna().any()
+        ):
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     for raw, decoded in _JSON_COLUMNS.items():
         if raw in frame.columns:
             frame[decoded] = [json.loads(v) if v else None for v in frame.pop(raw)]

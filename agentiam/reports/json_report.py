@@ -1,0 +1,129 @@
+"""`report --format json`: the whole scan for machines, in a fixed key order and a stable finding order."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from agentiam.reports.model import (
+    SEVERITIES,
+    CollectorRunRow,
+    FindingRow,
+    IdentityRow,
+    IssueRow,
+    ReportData,
+    ScanSummary,
+)
+from agentiam.reports.safety import iso_utc, sorted_findings, sorted_issues, strict_json
+
+TOOL_NAME = "agentiam"
+
+
+class JsonReporter:
+    format: ClassVar[str] = "json"
+    filename: ClassVar[str] = "findings.json"
+
+    def render(self, data: ReportData) -> str:
+        # Keys are written in the order the document builds them (not sorted), so the layout reads top-down:
+        # tool, scan, summary, then the detail lists.
+        return strict_json(report_document(data), indent=2, ensure_ascii=False) + "\n"
+
+
+def report_document(data: ReportData) -> dict[str, Any]:
+    """The JSON document as plain Python, for callers that want to embed or post-process it."""
+    return {
+        "tool": {"name": TOOL_NAME, "version": data.tool_version},
+        "generated_at": iso_utc(data.generated_at),
+        "scan": _scan(data.scan),
+        "summary": _summary(data),
+        "findings": [_finding(finding) for finding in sorted_findings(data.findings)],
+        "identities": [_identity(identity) for identity in sorted(data.identities, key=lambda i: i.uid)],
+        "issues": [_issue(issue) for issue in sorted_issues(data.issues)],
+    }
+
+
+def _scan(scan: ScanSummary) -> dict[str, Any]:
+    runs = sorted(scan.collector_runs, key=lambda run: (run.collector, run.scope))
+    return {
+        "id": scan.id,
+        "status": scan.status,
+        "started_at": iso_utc(scan.started_at),
+        "finished_at": iso_utc(scan.finished_at),
+        "collector_runs": [_collector_run(run) for run in runs],
+    }
+
+
+def _collector_run(run: CollectorRunRow) -> dict[str, Any]:
+    return {
+        "collector": run.collector,
+        "scope": run.scope,
+        "status": run.status,
+        "error": run.error,
+        "counts": run.counts,
+        "api_calls": run.api_calls,
+        "throttled": run.throttled,
+    }
+
+
+def _summary(data: ReportData) -> dict[str, Any]:
+    return {
+        "by_severity": data.severity_counts(),
+        "by_status": data.status_counts(),
+        "identities": len(data.identities),
+        "agents": len(data.agents),
+        "findings_open": len(data.open_findings),
+    }
+
+
+def _finding(finding: FindingRow) -> dict[str, Any]:
+    return {
+        "rule_id": finding.rule_id,
+        "category": finding.category,
+        "severity": finding.severity,
+        "base_severity": finding.base_severity,
+        "title": finding.title,
+        "message": finding.message,
+        "fingerprint": finding.fingerprint,
+        "status": finding.status,
+        "subject": {
+            "uid": finding.subject_uid,
+            "name": finding.subject_name,
+            "kind": finding.subject_kind,
+            "provider": finding.provider,
+            "scope": finding.scope,
+            "is_agent": finding.subject_is_agent,
+        },
+        "evidence": finding.evidence,
+        "remediation": finding.remediation,
+        "references": finding.references,
+        "first_seen_at": iso_utc(finding.first_seen_at),
+        "last_seen_at": iso_utc(finding.last_seen_at),
+    }
+
+
+def _identity(identity: IdentityRow) -> dict[str, Any]:
+    return {
+        "uid": identity.uid,
+        "name": identity.name,
+        # "kind", as in a finding's subject, so that consumers join the two on the same field names.
+        "kind": identity.identity_kind,
+        "provider": identity.provider,
+        "scope": identity.scope,
+        "is_agent": identity.is_agent,
+        "agent_evidence": identity.agent_evidence,
+        "owner": identity.owner,
+        "tags": identity.tags,
+        "created_at": iso_utc(identity.created_at),
+        "last_used_at": iso_utc(identity.last_used_at),
+        # Every severity is present, zero or not, so consumers need no defaulting.
+        "finding_counts": {severity: identity.finding_counts.get(severity, 0) for severity in SEVERITIES},
+        "workloads": sorted(identity.workloads, key=lambda workload: workload.get("uid", "")),
+    }
+
+
+def _issue(issue: IssueRow) -> dict[str, Any]:
+    return {
+        "source": issue.source,
+        "problem": issue.problem,
+        "severity": issue.severity,
+        "subject_uid": issue.subject_uid,
+    }
