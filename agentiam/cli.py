@@ -106,6 +106,7 @@ def _scan_request(state: State, aws: bool, aws_profile: str | None, offline: tup
         if aws_profile:
             state.settings.aws.profile = aws_profile
         aws_settings = state.settings.aws
+        make_session(aws_settings)  # an unknown profile is a usage error, before a scan is started
         request.aws_session_factory = lambda: make_session(aws_settings)
     return request
 

@@ -90,23 +90,29 @@ def _collect_live(store: Store, scan_id: int, collector: Any, ctx: CollectContex
         run_id = store.begin_collector_run(scan_id, collector.name, collector.provider, "unknown", "live")
         store.fail_collector_run(run_id, str(exc), api_calls=ctx.stats.api_calls, throttled=ctx.stats.throttled)
         return [f"{collector.name}: {exc}"]
+    discovery = ctx.stats  # the calls that found the scopes are booked on the first scope's run
     for scope in scopes:
-        failure = _collect_scope(store, scan_id, collector, ctx.settings, ctx.aws_session_factory, scope)
+        failure = _collect_scope(store, scan_id, collector, ctx.settings, ctx.aws_session_factory, scope, discovery)
+        discovery = CallStats()
         if failure:
             failures.append(failure)
     return failures
 
 
 def _collect_scope(
-    store: Store, scan_id: int, collector: Any, settings: Settings, session_factory: Any, scope: Scope
+    store: Store, scan_id: int, collector: Any, settings: Settings, session_factory: Any, scope: Scope,
+    stats: CallStats,
 ) -> str | None:
-    ctx = CollectContext(settings=settings, aws_session_factory=session_factory, stats=CallStats())
+    ctx = CollectContext(settings=settings, aws_session_factory=session_factory, stats=stats)
     run_id = store.begin_collector_run(scan_id, collector.name, collector.provider, scope.key, "live")
     try:
         records = list(collector.collect(ctx, scope))
-    except CollectorError as exc:
-        store.fail_collector_run(run_id, str(exc), api_calls=ctx.stats.api_calls, throttled=ctx.stats.throttled)
-        return f"{collector.name} {scope.label or scope.key}: {exc}"
+    except Exception as exc:  # a collector bug fails its scope like an API error would, never the scan
+        error = str(exc) if isinstance(exc, CollectorError) else f"internal error: {type(exc).__name__}: {exc}"
+        if not isinstance(exc, CollectorError):
+            log.exception("collector %s failed on %s", collector.name, scope.key)
+        store.fail_collector_run(run_id, error, api_calls=ctx.stats.api_calls, throttled=ctx.stats.throttled)
+        return f"{collector.name} {scope.label or scope.key}: {error}"
     store.complete_collector_run(scan_id, run_id, records, api_calls=ctx.stats.api_calls, throttled=ctx.stats.throttled)
     return None
 

@@ -197,7 +197,8 @@ class _Transformer:
             if default is None:
                 self.issue(None, arn, "managed policy has no default version in the export; not evaluated")
                 continue
-            self.managed[arn] = (self.policy(_document(default.get("Document"))), policy.get("PolicyName", arn))
+            name = policy.get("PolicyName") or arn.rsplit("/", 1)[-1]
+            self.managed[arn] = (self.policy(_document(default.get("Document"))), name)
 
     def _attached_arns(self) -> set[str]:
         arns = set()
@@ -391,23 +392,17 @@ class AwsIamCollector:
         try:
             details = get_authorization_details(iam)
         except (ClientError, BotoCoreError) as exc:
-            raise CollectorError(self._failure(ctx, exc, "iam:GetAccountAuthorizationDetails")) from None
+            raise CollectorError(describe_error(exc, "iam:GetAccountAuthorizationDetails")) from None
         yield from transform_authorization_details(details, ctx.settings, f"account {scope.key}")
         for user in details["UserDetailList"]:
             try:
                 keys = get_access_keys(iam, user["UserName"])
             except (ClientError, BotoCoreError) as exc:
                 # Key metadata is an addition to the user, not the user: keep the user and say what is missing.
-                problem = self._failure(ctx, exc, "iam:ListAccessKeys")
+                problem = describe_error(exc, "iam:ListAccessKeys")
                 yield IssueRecord(subject_uid=uid(user["Arn"]), source=f"account {scope.key}", problem=problem)
                 continue
             yield from transform_access_keys(user["Arn"], keys)
-
-    @staticmethod
-    def _failure(ctx: CollectContext, exc: Exception, operation: str) -> str:
-        if isinstance(exc, ClientError):
-            ctx.stats.throttled += exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
-        return describe_error(exc, operation)
 
     def detect(self, document: Any) -> bool:
         return looks_like_authorization_details(document)
