@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from agentiam.config import Settings
+from agentiam.findings.data.aws_access import SERVICE_LINKED_ROLE_PATH
 from agentiam.findings.policy.aws import (
     EffectivePermissions,
     ParsedPolicy,
@@ -102,13 +103,18 @@ class AnalysisContext:
 
     @cached_property
     def aws_principals(self) -> list[AwsPrincipal]:
-        """Every AWS role and user with its effective permissions over all of its policies."""
+        """Every AWS role and user with its effective permissions over all of its policies.
+
+        Service-linked roles are left out: AWS owns their policies and the account cannot change them.
+        """
         by_identity: dict[str, list[Any]] = defaultdict(list)
         for grant in self._tables["grants"].itertuples():
             by_identity[grant.identity_uid].append(grant)
         principals = []
         aws = self.identities[self.identities["provider"] == "aws"]
         for row in aws.itertuples():
+            if (row.path or "").startswith(SERVICE_LINKED_ROLE_PATH):
+                continue
             policies: list[tuple[PolicySource, ParsedPolicy]] = []
             boundary: list[ParsedPolicy] = []
             problems: list[PolicyProblem] = []

@@ -62,3 +62,19 @@ def test_passing_example_is_not_reported(rule_id: str, example: dict[str, Any], 
     report = scan_document(_document_for(example))
     hits = [f for f in report.findings if f.rule_id == rule_id]
     assert not hits, f"{example['description']}: unexpected {[h.message for h in hits]}"
+
+
+def test_service_linked_roles_are_not_audited(scan_document: Scanner) -> None:
+    linked = role("AWSServiceRoleForExample", [{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"}]}])
+    linked["Path"] = "/aws-service-role/example.amazonaws.com/"
+    report = scan_document(authorization_details([linked]))
+    assert [i.name for i in report.identities] == ["AWSServiceRoleForExample"]  # inventoried...
+    assert report.findings == []  # ...but AWS owns its policies
+
+
+def test_rule_parameters_can_be_overridden_in_settings(scan_document: Scanner, settings: Any) -> None:
+    settings.rules["AWS-IAM-005"] = {"ignore_actions": []}
+    logs = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*"}]}
+    report = scan_document(authorization_details([role("logger", [logs])]))
+    assert [f.rule_id for f in report.findings] == ["AWS-IAM-005"]

@@ -11,7 +11,7 @@ from functools import cache
 from typing import Any
 
 from agentiam.findings.context import AnalysisContext, AwsPrincipal
-from agentiam.findings.data.aws_access import UNCONSTRAINED_ACCESS_LEVELS
+from agentiam.findings.data.aws_access import ROUTINE_WRITE_ACTIONS, UNCONSTRAINED_ACCESS_LEVELS
 from agentiam.findings.policy.aws import Grant
 from agentiam.findings.policy.catalogue import ActionCatalogue
 from agentiam.findings.registry import Hit, rule
@@ -218,10 +218,14 @@ def allow_not_action(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[H
             )
 
 
-def _unconstrained(ctx: AnalysisContext, level: str) -> Iterator[tuple[AwsPrincipal, int, bool]]:
+def _unconstrained(
+    ctx: AnalysisContext, level: str, ignored: tuple[str, ...] = ()
+) -> Iterator[tuple[AwsPrincipal, int, bool]]:
     """Principals granted actions of `level` on all resources, for actions that could have been scoped."""
     catalogue = ctx.catalogue
     mask = catalogue.level_mask(level) & ~catalogue.wildcard_only_mask
+    for action in ignored:
+        mask &= ~catalogue.expand(action)
     levels = list(UNCONSTRAINED_ACCESS_LEVELS)
     for graver in levels[: levels.index(level)]:  # the catalogue files some actions under two levels
         mask &= ~catalogue.level_mask(graver)
@@ -233,9 +237,9 @@ def _unconstrained(ctx: AnalysisContext, level: str) -> Iterator[tuple[AwsPrinci
             yield principal, granted, conditional
 
 
-def _unconstrained_hits(ctx: AnalysisContext, level: str) -> Iterator[Hit]:
+def _unconstrained_hits(ctx: AnalysisContext, level: str, ignored: tuple[str, ...] = ()) -> Iterator[Hit]:
     catalogue = ctx.catalogue
-    for principal, granted, conditional in _unconstrained(ctx, level):
+    for principal, granted, conditional in _unconstrained(ctx, level, ignored):
         grants = _granting(principal, granted, all_resources=True)
         yield Hit(
             subject_uid=principal.uid,
@@ -280,9 +284,10 @@ def permissions_management_unconstrained(ctx: AnalysisContext, params: dict[str,
     remediation="""Scope the Resource element to the ARNs (or a path or tag-based condition) the workload
     writes to.""",
     references=(NHI5, CLOUDSPLAINING, IAM_BEST_PRACTICES),
+    parameters={"ignore_actions": list(ROUTINE_WRITE_ACTIONS)},
 )
 def write_unconstrained(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit]:
-    yield from _unconstrained_hits(ctx, "Write")
+    yield from _unconstrained_hits(ctx, "Write", tuple(params["ignore_actions"]))
 
 
 @rule(
