@@ -29,7 +29,7 @@ from agentiam.inventory.store import Store
 from agentiam.pipeline import ScanRequest, analyze_scan, collect
 from agentiam.plugins import Plugins, installed_plugins
 from agentiam.reports.console import print_summary
-from agentiam.reports.gate import EXIT_OK, evaluate_gate, exit_code
+from agentiam.reports.gate import evaluate_gate, exit_code
 from agentiam.reports.loader import load_report_data, resolve_scan_id
 
 log = logging.getLogger("agentiam")
@@ -78,14 +78,25 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     handler: logging.Handler = (
         RichHandler(console=err, show_path=False) if err.is_terminal else logging.StreamHandler(sys.stderr)
     )
-    logging.basicConfig(level=level, handlers=[handler], format="%(message)s" if err.is_terminal else
-                        "%(levelname)s %(name)s: %(message)s", force=True)
+    logging.basicConfig(
+        level=level,
+        handlers=[handler],
+        format="%(message)s" if err.is_terminal else "%(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
 
 
 @click.group(cls=AgentiamGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="agentiam")
-@click.option("--db", envvar="AGENTIAM_DB", help="Inventory database: a file path or a SQLAlchemy URL. [default: ./agentiam.db]")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML settings file. [default: ./agentiam.toml if present]")
+@click.option(
+    "--db", envvar="AGENTIAM_DB", help="Inventory database: a file path or a SQLAlchemy URL. [default: ./agentiam.db]"
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    help="TOML settings file. [default: ./agentiam.toml if present]",
+)
 @click.option("-v", "--verbose", count=True, help="More logging (repeat for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
 @click.pass_context
@@ -120,10 +131,16 @@ def _collect(state: State, aws: bool, aws_profile: str | None, offline: tuple[st
 
 
 def collection_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    command = click.option("--offline", multiple=True, type=click.Path(dir_okay=False),
-                           help="An export file to import (format detected from the content). Repeatable.")(command)
+    command = click.option(
+        "--offline",
+        multiple=True,
+        type=click.Path(dir_okay=False),
+        help="An export file to import (format detected from the content). Repeatable.",
+    )(command)
     command = click.option("--aws-profile", help="Named AWS profile (implies --aws).")(command)
-    command = click.option("--aws", is_flag=True, help="Collect the AWS account of the standard boto3 credential chain.")(command)
+    command = click.option(
+        "--aws", is_flag=True, help="Collect the AWS account of the standard boto3 credential chain."
+    )(command)
     return command
 
 
@@ -132,8 +149,9 @@ def collection_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--fail-on", type=SEVERITY, help="Exit 1 when open findings at or above this severity exist.")
 @click.option("--allow-partial", is_flag=True, help="Exit 0 rather than 3 when a collector scope failed.")
 @pass_state
-def scan(state: State, aws: bool, aws_profile: str | None, offline: tuple[str, ...], fail_on: str | None,
-         allow_partial: bool) -> None:
+def scan(
+    state: State, aws: bool, aws_profile: str | None, offline: tuple[str, ...], fail_on: str | None, allow_partial: bool
+) -> None:
     """Collect, store and analyse: the whole pipeline."""
     scan_id, status = _collect(state, aws, aws_profile, offline)
     analyze_scan(state.store(), scan_id, state.settings, state.plugins)
@@ -148,8 +166,9 @@ def scan(state: State, aws: bool, aws_profile: str | None, offline: tuple[str, .
 @collection_options
 @click.option("--allow-partial", is_flag=True, help="Exit 0 rather than 3 when a collector scope failed.")
 @pass_state
-def collect_command(state: State, aws: bool, aws_profile: str | None, offline: tuple[str, ...],
-                    allow_partial: bool) -> None:
+def collect_command(
+    state: State, aws: bool, aws_profile: str | None, offline: tuple[str, ...], allow_partial: bool
+) -> None:
     """Collect and store only (analyse later with `agentiam analyze`)."""
     scan_id, status = _collect(state, aws, aws_profile, offline)
     err.print(f"scan {scan_id}: {status}")
@@ -296,15 +315,33 @@ def inventory_show(state: State, uid: str, as_json: bool) -> None:
         findings = views.findings(conn, scan_id)
     key = identity["uid"]
     detail = {
-        **{k: identity[k] for k in ("uid", "name", "identity_kind", "provider", "scope", "native_id", "owner",
-                                    "is_agent", "agent_evidence", "tags", "attributes")},
-        "created_at": str(identity["created_at"]), "last_used_at": str(identity["last_used_at"]),
+        **{
+            k: identity[k]
+            for k in (
+                "uid",
+                "name",
+                "identity_kind",
+                "provider",
+                "scope",
+                "native_id",
+                "owner",
+                "is_agent",
+                "agent_evidence",
+                "tags",
+                "attributes",
+            )
+        },
+        "created_at": str(identity["created_at"]),
+        "last_used_at": str(identity["last_used_at"]),
         "grants": grants[grants["identity_uid"] == key][
-            ["policy_name", "policy_ref", "policy_source", "grant_kind", "via"]].to_dict("records"),
-        "trust": trusts[trusts["identity_uid"] == key][
-            ["effect", "principal_type", "principal", "conditions"]].to_dict("records"),
+            ["policy_name", "policy_ref", "policy_source", "grant_kind", "via"]
+        ].to_dict("records"),
+        "trust": trusts[trusts["identity_uid"] == key][["effect", "principal_type", "principal", "conditions"]].to_dict(
+            "records"
+        ),
         "findings": findings[(findings["subject_uid"] == key) & (findings["status"] != "resolved")][
-            ["severity", "rule_id", "title", "message", "status", "fingerprint"]].to_dict("records"),
+            ["severity", "rule_id", "title", "message", "status", "fingerprint"]
+        ].to_dict("records"),
     }
     if as_json:
         click.echo(json.dumps(detail, indent=2, default=str))
@@ -327,8 +364,21 @@ def rules_list(state: State, as_json: bool) -> None:
     """Every installed rule."""
     catalogue = sorted(state.plugins.rules.values(), key=lambda r: r.id)
     if as_json:
-        click.echo(json.dumps([{"id": r.id, "title": r.meta.title, "category": r.meta.category,
-                                "severity": r.meta.severity, "provider": r.meta.provider} for r in catalogue], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": r.id,
+                        "title": r.meta.title,
+                        "category": r.meta.category,
+                        "severity": r.meta.severity,
+                        "provider": r.meta.provider,
+                    }
+                    for r in catalogue
+                ],
+                indent=2,
+            )
+        )
         return
     table = Table(title=f"{len(catalogue)} rules")
     for column in ("id", "severity", "category", "provider", "title"):
@@ -354,13 +404,17 @@ def rules_show(state: State, rule_id: str) -> None:
     if found is None:
         raise UsageError(f"no rule {rule_id!r}; see `agentiam rules list`")
     meta = found.meta
-    click.echo(f"{meta.id}: {meta.title}\n\nseverity: {meta.severity}   category: {meta.category}   "
-               f"provider: {meta.provider}\n\nWhy it matters\n  {meta.rationale}\n\nRemediation\n  {meta.remediation}")
+    click.echo(
+        f"{meta.id}: {meta.title}\n\nseverity: {meta.severity}   category: {meta.category}   "
+        f"provider: {meta.provider}\n\nWhy it matters\n  {meta.rationale}\n\nRemediation\n  {meta.remediation}"
+    )
     if meta.references:
         click.echo("\nReferences\n" + "\n".join(f"  - {r}" for r in meta.references))
     if meta.parameters:
-        click.echo("\nParameters (override under [rules.%s] in agentiam.toml)\n" % meta.id
-                   + "\n".join(f"  {k} = {v!r}" for k, v in meta.parameters.items()))
+        click.echo(
+            f"\nParameters (override under [rules.{meta.id}] in agentiam.toml)\n"
+            + "\n".join(f"  {k} = {v!r}" for k, v in meta.parameters.items())
+        )
 
 
 # -- db ----------------------------------------------------------------------------------------------------------
@@ -397,8 +451,14 @@ DEMO_OUTPUTS = {"html": "report.html", "csv": "findings.csv", "json": "findings.
 
 
 @cli.command()
-@click.option("-o", "--output-dir", default="agentiam-demo", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for the inventory and the reports.")
+@click.option(
+    "-o",
+    "--output-dir",
+    default="agentiam-demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the inventory and the reports.",
+)
 @click.pass_context
 def demo(ctx: click.Context, output_dir: str) -> None:
     """Run the whole pipeline on the bundled sample estate (one AWS account) and write the reports."""
@@ -419,9 +479,10 @@ def demo(ctx: click.Context, output_dir: str) -> None:
         (folder / name).write_text(reporters[fmt].render(data), encoding="utf-8")
     print_summary(data, err)
     err.print(f"\nwrote {db_path}, " + ", ".join(str(folder / n) for n in DEMO_OUTPUTS.values()), highlight=False)
-    err.print(f"open {folder / 'report.html'} in a browser; try `agentiam --db {db_path} inventory agents`",
-              highlight=False)
-    sys.exit(EXIT_OK)
+    err.print(
+        f"open {folder / 'report.html'} in a browser; try `agentiam --db {db_path} inventory agents`", highlight=False
+    )
+    sys.exit(exit_code(None, status, allow_partial=False))  # the bundled estate must always import cleanly
 
 
 def main() -> None:

@@ -62,7 +62,9 @@ def read_offline(path: Path, plugins: Plugins) -> OfflineInput:
     for collector in plugins.collectors.values():
         if collector.detect(document):
             return OfflineInput(path, document, collector)
-    shape = f"top-level keys {sorted(document)[:8]}" if isinstance(document, dict) else f"a JSON {type(document).__name__}"
+    shape = (
+        f"top-level keys {sorted(document)[:8]}" if isinstance(document, dict) else f"a JSON {type(document).__name__}"
+    )
     raise InputFormatError(str(path), f"JSON of an unknown shape ({shape}); expected one of: {expected}")
 
 
@@ -100,7 +102,12 @@ def _collect_live(store: Store, scan_id: int, collector: Any, ctx: CollectContex
 
 
 def _collect_scope(
-    store: Store, scan_id: int, collector: Any, settings: Settings, session_factory: Any, scope: Scope,
+    store: Store,
+    scan_id: int,
+    collector: Any,
+    settings: Settings,
+    session_factory: Any,
+    scope: Scope,
     stats: CallStats,
 ) -> str | None:
     ctx = CollectContext(settings=settings, aws_session_factory=session_factory, stats=stats)

@@ -78,7 +78,9 @@ def load_plugins(groups: dict[str, list[EntryPoint]] | None = None) -> Plugins:
             for found in rules_in(loaded):
                 plugins.rules[found.id] = found
         elif loaded is not None:
-            plugins.failures.append(PluginFailure(entry.group, entry.name, entry.value, "not a module of @rule functions"))
+            plugins.failures.append(
+                PluginFailure(entry.group, entry.name, entry.value, "not a module of @rule functions")
+            )
     for entry in groups.get(REPORTERS, []):
         loaded = _load(entry, plugins)
         reporter = _instantiate(entry, loaded, ("format", "filename", "render"), plugins) if loaded else None

@@ -50,17 +50,29 @@ def settings(tmp_path: Path) -> Settings:
     return load_settings(None, {"db": str(tmp_path / "inventory.db")}, environ={})
 
 
-def role(name: str, policies: list[Any], *, trust_service: str = "lambda.amazonaws.com",
-         tags: dict[str, str] | None = None, boundary: str | None = None) -> dict[str, Any]:
+def role(
+    name: str,
+    policies: list[Any],
+    *,
+    trust_service: str = "lambda.amazonaws.com",
+    tags: dict[str, str] | None = None,
+    boundary: str | None = None,
+) -> dict[str, Any]:
     """One RoleDetailList entry, as `aws iam get-account-authorization-details` prints it."""
     entry: dict[str, Any] = {
-        "Path": "/", "RoleName": name, "RoleId": f"AROA{name.upper()[:12]:0<12}",
-        "Arn": f"arn:aws:iam::{ACCOUNT}:role/{name}", "CreateDate": "2025-03-01T10:00:00+00:00",
-        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": trust_service}, "Action": "sts:AssumeRole"}]},
+        "Path": "/",
+        "RoleName": name,
+        "RoleId": f"AROA{name.upper()[:12]:0<12}",
+        "Arn": f"arn:aws:iam::{ACCOUNT}:role/{name}",
+        "CreateDate": "2025-03-01T10:00:00+00:00",
+        "AssumeRolePolicyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": trust_service}, "Action": "sts:AssumeRole"}],
+        },
         "InstanceProfileList": [],
         "RolePolicyList": [{"PolicyName": f"policy{i}", "PolicyDocument": doc} for i, doc in enumerate(policies)],
-        "AttachedManagedPolicies": [], "Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()],
+        "AttachedManagedPolicies": [],
+        "Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()],
         "RoleLastUsed": {},
     }
     if boundary:
@@ -70,18 +82,30 @@ def role(name: str, policies: list[Any], *, trust_service: str = "lambda.amazona
 
 def managed_policy(name: str, document: Any) -> dict[str, Any]:
     return {
-        "PolicyName": name, "PolicyId": f"ANPA{name.upper()[:12]:0<12}",
-        "Arn": f"arn:aws:iam::{ACCOUNT}:policy/{name}", "Path": "/", "DefaultVersionId": "v1",
-        "AttachmentCount": 1, "IsAttachable": True, "CreateDate": "2025-01-01T00:00:00+00:00",
+        "PolicyName": name,
+        "PolicyId": f"ANPA{name.upper()[:12]:0<12}",
+        "Arn": f"arn:aws:iam::{ACCOUNT}:policy/{name}",
+        "Path": "/",
+        "DefaultVersionId": "v1",
+        "AttachmentCount": 1,
+        "IsAttachable": True,
+        "CreateDate": "2025-01-01T00:00:00+00:00",
         "PolicyVersionList": [{"Document": document, "VersionId": "v1", "IsDefaultVersion": True}],
     }
 
 
-def authorization_details(roles: list[dict[str, Any]], policies: list[dict[str, Any]] | None = None,
-                          users: list[dict[str, Any]] | None = None,
-                          groups: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {"UserDetailList": users or [], "GroupDetailList": groups or [], "RoleDetailList": roles,
-            "Policies": policies or []}
+def authorization_details(
+    roles: list[dict[str, Any]],
+    policies: list[dict[str, Any]] | None = None,
+    users: list[dict[str, Any]] | None = None,
+    groups: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    return {
+        "UserDetailList": users or [],
+        "GroupDetailList": groups or [],
+        "RoleDetailList": roles,
+        "Policies": policies or [],
+    }
 
 
 Scanner = Callable[[dict[str, Any]], ReportData]

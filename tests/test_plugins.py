@@ -20,13 +20,19 @@ def test_built_ins_are_registered_as_entry_points_like_any_plugin() -> None:
 
 
 def test_a_plugin_that_fails_to_import_is_reported_and_the_others_load() -> None:
-    plugins = load_plugins({
-        COLLECTORS: [_entry(COLLECTORS, "ghost", "agentiam_ghost_plugin:Collector"),
-                     _entry(COLLECTORS, "aws-iam", "agentiam.collectors.aws.iam:AwsIamCollector")],
-        RULES: [_entry(RULES, "broken-rules", "agentiam.findings.rules.aws_iam:no_such_attribute"),
-                _entry(RULES, "aws-iam", "agentiam.findings.rules.aws_iam")],
-        REPORTERS: [_entry(REPORTERS, "json", "agentiam.reports.json_report:JsonReporter")],
-    })
+    plugins = load_plugins(
+        {
+            COLLECTORS: [
+                _entry(COLLECTORS, "ghost", "agentiam_ghost_plugin:Collector"),
+                _entry(COLLECTORS, "aws-iam", "agentiam.collectors.aws.iam:AwsIamCollector"),
+            ],
+            RULES: [
+                _entry(RULES, "broken-rules", "agentiam.findings.rules.aws_iam:no_such_attribute"),
+                _entry(RULES, "aws-iam", "agentiam.findings.rules.aws_iam"),
+            ],
+            REPORTERS: [_entry(REPORTERS, "json", "agentiam.reports.json_report:JsonReporter")],
+        }
+    )
     assert list(plugins.collectors) == ["aws-iam"]
     assert "AWS-IAM-001" in plugins.rules and list(plugins.reporters) == ["json"]
     described = [f.describe() for f in plugins.failures]
@@ -35,10 +41,12 @@ def test_a_plugin_that_fails_to_import_is_reported_and_the_others_load() -> None
 
 
 def test_a_plugin_of_the_wrong_shape_is_refused() -> None:
-    plugins = load_plugins({
-        REPORTERS: [_entry(REPORTERS, "not-a-reporter", "agentiam.errors:UsageError")],
-        RULES: [_entry(RULES, "a-class", "agentiam.errors:UsageError")],
-    })
+    plugins = load_plugins(
+        {
+            REPORTERS: [_entry(REPORTERS, "not-a-reporter", "agentiam.errors:UsageError")],
+            RULES: [_entry(RULES, "a-class", "agentiam.errors:UsageError")],
+        }
+    )
     assert plugins.reporters == {}
     assert {f.name for f in plugins.failures} == {"not-a-reporter", "a-class"}
 

@@ -92,8 +92,13 @@ class AnalysisContext:
             for row in frame.itertuples():
                 collector, scope = runs.get(row.collector_run_id, ("", row.scope))
                 subjects[row.uid] = {
-                    "uid": row.uid, "name": row.name, "kind": getattr(row, kind_column), "provider": row.provider,
-                    "scope": scope, "collector": collector, "is_agent": bool(row.is_agent),
+                    "uid": row.uid,
+                    "name": row.name,
+                    "kind": getattr(row, kind_column),
+                    "provider": row.provider,
+                    "scope": scope,
+                    "collector": collector,
+                    "is_agent": bool(row.is_agent),
                     "agent_evidence": row.agent_evidence,
                 }
         return subjects
@@ -132,7 +137,14 @@ class AnalysisContext:
                     policies.append((source, parsed))
             permissions = effective_permissions(policies, boundary, catalogue=self.catalogue)
             principals.append(
-                AwsPrincipal(row.uid, row.name, row.identity_kind, bool(row.is_agent), permissions,
-                             has_boundary=bool(boundary), problems=problems)
+                AwsPrincipal(
+                    row.uid,
+                    row.name,
+                    row.identity_kind,
+                    bool(row.is_agent),
+                    permissions,
+                    has_boundary=bool(boundary),
+                    problems=problems,
+                )
             )
         return principals

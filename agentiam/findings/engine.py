@@ -57,8 +57,16 @@ class AnalysisResult:
 
 
 def _unknown_subject(uid: str) -> dict[str, Any]:
-    return {"uid": uid, "name": uid, "kind": "unknown", "provider": "unknown", "scope": "", "collector": "",
-            "is_agent": False, "agent_evidence": []}
+    return {
+        "uid": uid,
+        "name": uid,
+        "kind": "unknown",
+        "provider": "unknown",
+        "scope": "",
+        "collector": "",
+        "is_agent": False,
+        "agent_evidence": [],
+    }
 
 
 def evaluate(ctx: AnalysisContext, rules: Iterable[Rule], settings: Settings) -> tuple[list[dict[str, Any]], list[str]]:
@@ -79,20 +87,34 @@ def evaluate(ctx: AnalysisContext, rules: Iterable[Rule], settings: Settings) ->
             severity, steps = grade(rule.meta.severity, subject, hit)
             fp = fingerprint(rule.id, hit.subject_uid, hit.key)
             rows[fp] = {
-                "fingerprint": fp, "rule_id": rule.id, "category": rule.meta.category, "severity": severity,
-                "base_severity": rule.meta.severity, "title": rule.meta.title, "message": hit.message,
-                "subject_uid": hit.subject_uid, "subject_name": subject["name"], "subject_kind": subject["kind"],
-                "provider": subject["provider"], "scope": subject["scope"], "collector": subject["collector"],
+                "fingerprint": fp,
+                "rule_id": rule.id,
+                "category": rule.meta.category,
+                "severity": severity,
+                "base_severity": rule.meta.severity,
+                "title": rule.meta.title,
+                "message": hit.message,
+                "subject_uid": hit.subject_uid,
+                "subject_name": subject["name"],
+                "subject_kind": subject["kind"],
+                "provider": subject["provider"],
+                "scope": subject["scope"],
+                "collector": subject["collector"],
                 "subject_is_agent": subject["is_agent"],
                 "evidence_json": json.dumps({**hit.evidence, "severity_steps": steps}, sort_keys=True, default=str),
-                "remediation": rule.meta.remediation, "references_json": json.dumps(list(rule.meta.references)),
-                "status": "new", "first_seen_at": now, "last_seen_at": now,
+                "remediation": rule.meta.remediation,
+                "references_json": json.dumps(list(rule.meta.references)),
+                "status": "new",
+                "first_seen_at": now,
+                "last_seen_at": now,
             }
     return list(rows.values()), errors
 
 
 def apply_lifecycle(
-    current: list[dict[str, Any]], previous: list[dict[str, Any]], completed_scopes: set[tuple[str, str]],
+    current: list[dict[str, Any]],
+    previous: list[dict[str, Any]],
+    completed_scopes: set[tuple[str, str]],
     scan_id: int,
 ) -> list[dict[str, Any]]:
     """Mark current rows new or persisting, and decide what became of the previous scan's open findings."""

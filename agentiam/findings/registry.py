@@ -15,8 +15,18 @@ if TYPE_CHECKING:
     from agentiam.findings.context import AnalysisContext
 
 Category = Literal[
-    "admin", "wildcard", "privilege-escalation", "data-access", "credential-exposure", "resource-exposure",
-    "trust", "unused", "secret", "exposure", "hygiene", "intent",
+    "admin",
+    "wildcard",
+    "privilege-escalation",
+    "data-access",
+    "credential-exposure",
+    "resource-exposure",
+    "trust",
+    "unused",
+    "secret",
+    "exposure",
+    "hygiene",
+    "intent",
 ]
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
@@ -76,8 +86,17 @@ def rule(
         raise ValueError(f"rule {id}: unknown severity {severity!r}")
     if category not in CATEGORIES:
         raise ValueError(f"rule {id}: unknown category {category!r}")
-    meta = RuleMeta(id, title, category, severity, provider, rationale.strip(), remediation.strip(),
-                    tuple(references), dict(parameters or {}))
+    meta = RuleMeta(
+        id,
+        title,
+        category,
+        severity,
+        provider,
+        rationale.strip(),
+        remediation.strip(),
+        tuple(references),
+        dict(parameters or {}),
+    )
 
     def attach(check: RuleCheck) -> RuleCheck:
         check.__agentiam_rule__ = Rule(meta, check)  # type: ignore[attr-defined]

@@ -22,14 +22,27 @@ def _flat(text: str) -> str:
 def render_markdown(rules: Iterable[Rule]) -> str:
     ordered = sorted(rules, key=lambda r: r.id)
     lines = [HEADER, "| id | severity | category | title |", "|---|---|---|---|"]
-    lines += [f"| [{r.id}](#{r.id.lower()}) | {r.meta.severity} | {r.meta.category} | {r.meta.title} |" for r in ordered]
+    lines += [
+        f"| [{r.id}](#{r.id.lower()}) | {r.meta.severity} | {r.meta.category} | {r.meta.title} |" for r in ordered
+    ]
     for r in ordered:
         meta = r.meta
-        lines += ["", f"## {meta.id}", "", f"**{meta.title}** — {meta.provider}, {meta.category}, base severity "
-                  f"{meta.severity}.", "", _flat(meta.rationale), "", f"*Remediation.* {_flat(meta.remediation)}"]
+        lines += [
+            "",
+            f"## {meta.id}",
+            "",
+            f"**{meta.title}** — {meta.provider}, {meta.category}, base severity {meta.severity}.",
+            "",
+            _flat(meta.rationale),
+            "",
+            f"*Remediation.* {_flat(meta.remediation)}",
+        ]
         if meta.references:
             lines += ["", "References:", *[f"- {ref}" for ref in meta.references]]
         if meta.parameters:
-            lines += ["", f"Parameters (override under `[rules.{meta.id}]`):",
-                      *[f"- `{key}` = `{value!r}`" for key, value in meta.parameters.items()]]
+            lines += [
+                "",
+                f"Parameters (override under `[rules.{meta.id}]`):",
+                *[f"- `{key}` = `{value!r}`" for key, value in meta.parameters.items()],
+            ]
     return "\n".join(lines) + "\n"

@@ -273,7 +273,9 @@ class Store:
             original = getattr(exc, "orig", exc)
             message = str(original)
             if "not a database" in message or "malformed" in message:
-                raise DatabaseError(f"{self.location}: the file is not a readable SQLite database ({message})") from None
+                raise DatabaseError(
+                    f"{self.location}: the file is not a readable SQLite database ({message})"
+                ) from None
             if "locked" in message or "busy" in message:
                 raise DatabaseError(f"{self.location}: the database is locked by another writer ({message})") from None
             raise DatabaseError(f"{self.location}: {message}") from None
@@ -319,8 +321,12 @@ class Store:
     def begin_scan(self, tool_version: str, config: Mapping[str, Any]) -> int:
         with self.write() as conn:
             result = conn.execute(
-                _table(schema.Scan).insert().values(
-                    started_at=datetime.now(UTC), status="running", tool_version=tool_version,
+                _table(schema.Scan)
+                .insert()
+                .values(
+                    started_at=datetime.now(UTC),
+                    status="running",
+                    tool_version=tool_version,
                     config_json=_dumps(config),
                 )
             )
@@ -329,9 +335,16 @@ class Store:
     def begin_collector_run(self, scan_id: int, collector: str, provider: str, scope: str, source: str) -> int:
         with self.write() as conn:
             result = conn.execute(
-                _table(schema.CollectorRun).insert().values(
-                    scan_id=scan_id, collector=collector, provider=provider, scope=scope, source=source,
-                    status="running", started_at=datetime.now(UTC),
+                _table(schema.CollectorRun)
+                .insert()
+                .values(
+                    scan_id=scan_id,
+                    collector=collector,
+                    provider=provider,
+                    scope=scope,
+                    source=source,
+                    status="running",
+                    started_at=datetime.now(UTC),
                 )
             )
             return int(result.inserted_primary_key[0])  # type: ignore[index]
@@ -354,8 +367,12 @@ class Store:
                 conn,
                 _table(schema.Policy),
                 [
-                    {"hash": h, "provider": p.provider, "policy_kind": p.policy_kind,
-                     "document_json": canonical_json(p.document)}
+                    {
+                        "hash": h,
+                        "provider": p.provider,
+                        "policy_kind": p.policy_kind,
+                        "document_json": canonical_json(p.document),
+                    }
                     for h, p in policies.items()
                 ],
             )
@@ -388,22 +405,35 @@ class Store:
 
     @staticmethod
     def _finish_run(
-        conn: Connection, run_id: int, status: str, error: str | None, counts: dict[str, int],
-        api_calls: int, throttled: int,
+        conn: Connection,
+        run_id: int,
+        status: str,
+        error: str | None,
+        counts: dict[str, int],
+        api_calls: int,
+        throttled: int,
     ) -> None:
         conn.execute(
             update(_table(schema.CollectorRun))
             .where(_table(schema.CollectorRun).c.id == run_id)
-            .values(status=status, error=error, finished_at=datetime.now(UTC), counts_json=_dumps(counts),
-                    api_calls=api_calls, throttled=throttled)
+            .values(
+                status=status,
+                error=error,
+                finished_at=datetime.now(UTC),
+                counts_json=_dumps(counts),
+                api_calls=api_calls,
+                throttled=throttled,
+            )
         )
 
     def finish_scan(self, scan_id: int) -> str:
         """Settle the scan's status from its collector runs: complete, partial (some failed) or failed (all)."""
         with self.write() as conn:
-            statuses = conn.execute(
-                select(schema.CollectorRun.status).where(schema.CollectorRun.scan_id == scan_id)
-            ).scalars().all()
+            statuses = (
+                conn.execute(select(schema.CollectorRun.status).where(schema.CollectorRun.scan_id == scan_id))
+                .scalars()
+                .all()
+            )
             if statuses and all(s == "complete" for s in statuses):
                 status = "complete"
             elif any(s in ("complete", "partial") for s in statuses):
@@ -411,7 +441,8 @@ class Store:
             else:
                 status = "failed"
             conn.execute(
-                update(_table(schema.Scan)).where(_table(schema.Scan).c.id == scan_id)
+                update(_table(schema.Scan))
+                .where(_table(schema.Scan).c.id == scan_id)
                 .values(status=status, finished_at=datetime.now(UTC))
             )
         return status
@@ -425,6 +456,7 @@ class Store:
             conn.execute(table.delete().where(table.c.scan_id == scan_id))
             _bulk_insert(conn, table, [dict(row, scan_id=scan_id) for row in rows])
             conn.execute(
-                update(_table(schema.Scan)).where(_table(schema.Scan).c.id == scan_id)
+                update(_table(schema.Scan))
+                .where(_table(schema.Scan).c.id == scan_id)
                 .values(analyzed_at=datetime.now(UTC))
             )

@@ -26,8 +26,15 @@ _JSON_COLUMNS = {
     "counts_json": "counts",
     "config_json": "config",
 }
-_DATETIME_COLUMNS = ("created_at", "last_used_at", "started_at", "finished_at", "first_seen_at", "last_seen_at",
-                     "analyzed_at")
+_DATETIME_COLUMNS = (
+    "created_at",
+    "last_used_at",
+    "started_at",
+    "finished_at",
+    "first_seen_at",
+    "last_seen_at",
+    "analyzed_at",
+)
 
 
 def _frame(conn: Connection, statement: Any) -> pd.DataFrame:

@@ -29,9 +29,8 @@ def resolve_scan_id(store: Store, scan_id: int | None) -> int:
     with store.read() as conn:
         chosen = scan_id if scan_id is not None else views.latest_scan_id(conn, analyzed=True)
         if chosen is None or views.scan(conn, chosen) is None:
-            raise UsageError(
-                f"{store.location}: no analysed scan{f' with id {scan_id}' if scan_id else ''}; run `agentiam scan` first"
-            )
+            which = f" with id {scan_id}" if scan_id else ""
+            raise UsageError(f"{store.location}: no analysed scan{which}; run `agentiam scan` first")
         return chosen
 
 
@@ -48,11 +47,24 @@ def load_report_data(store: Store, scan_id: int) -> ReportData:
 
     finding_rows = [
         FindingRow(
-            rule_id=f.rule_id, category=f.category, severity=f.severity, base_severity=f.base_severity,
-            title=f.title, message=f.message, fingerprint=f.fingerprint, status=f.status,
-            subject_uid=f.subject_uid, subject_name=f.subject_name, subject_kind=f.subject_kind,
-            provider=f.provider, scope=f.scope, subject_is_agent=bool(f.subject_is_agent), evidence=f.evidence,
-            remediation=f.remediation, references=list(f.references), first_seen_at=_when(f.first_seen_at),  # type: ignore[arg-type]
+            rule_id=f.rule_id,
+            category=f.category,
+            severity=f.severity,
+            base_severity=f.base_severity,
+            title=f.title,
+            message=f.message,
+            fingerprint=f.fingerprint,
+            status=f.status,
+            subject_uid=f.subject_uid,
+            subject_name=f.subject_name,
+            subject_kind=f.subject_kind,
+            provider=f.provider,
+            scope=f.scope,
+            subject_is_agent=bool(f.subject_is_agent),
+            evidence=f.evidence,
+            remediation=f.remediation,
+            references=list(f.references),
+            first_seen_at=_when(f.first_seen_at),  # type: ignore[arg-type]
             last_seen_at=_when(f.last_seen_at),  # type: ignore[arg-type]
         )
         for f in findings.itertuples()
@@ -70,19 +82,37 @@ def load_report_data(store: Store, scan_id: int) -> ReportData:
 
     identity_rows = [
         IdentityRow(
-            uid=i.uid, name=i.name, provider=i.provider, identity_kind=i.identity_kind, scope=i.scope,
-            is_agent=bool(i.is_agent), agent_evidence=list(i.agent_evidence), owner=i.owner or None,
-            tags=dict(i.tags), last_used_at=_when(i.last_used_at), created_at=_when(i.created_at),
-            finding_counts=dict(open_counts.get(i.uid, {})), workloads=runs_as.get(i.uid, []),
+            uid=i.uid,
+            name=i.name,
+            provider=i.provider,
+            identity_kind=i.identity_kind,
+            scope=i.scope,
+            is_agent=bool(i.is_agent),
+            agent_evidence=list(i.agent_evidence),
+            owner=i.owner or None,
+            tags=dict(i.tags),
+            last_used_at=_when(i.last_used_at),
+            created_at=_when(i.created_at),
+            finding_counts=dict(open_counts.get(i.uid, {})),
+            workloads=runs_as.get(i.uid, []),
         )
         for i in identities.itertuples()
     ]
     summary = ScanSummary(
-        id=scan_id, started_at=_when(scan["started_at"]), finished_at=_when(scan["finished_at"]),  # type: ignore[arg-type]
+        id=scan_id,
+        started_at=_when(scan["started_at"]),
+        finished_at=_when(scan["finished_at"]),  # type: ignore[arg-type]
         status=scan["status"],
         collector_runs=[
-            CollectorRunRow(collector=r.collector, scope=r.scope, status=r.status, error=r.error or None,
-                            counts=dict(r.counts), api_calls=int(r.api_calls), throttled=int(r.throttled))
+            CollectorRunRow(
+                collector=r.collector,
+                scope=r.scope,
+                status=r.status,
+                error=r.error or None,
+                counts=dict(r.counts),
+                api_calls=int(r.api_calls),
+                throttled=int(r.throttled),
+            )
             for r in runs.itertuples()
         ],
     )
@@ -91,6 +121,10 @@ def load_report_data(store: Store, scan_id: int) -> ReportData:
         for i in issues.itertuples()
     ]
     return ReportData(
-        tool_version=__version__, generated_at=datetime.now(UTC), scan=summary, findings=finding_rows,
-        identities=identity_rows, issues=issue_rows,
+        tool_version=__version__,
+        generated_at=datetime.now(UTC),
+        scan=summary,
+        findings=finding_rows,
+        identities=identity_rows,
+        issues=issue_rows,
     )

@@ -13,8 +13,16 @@ from agentiam.cli import cli
 from tests.conftest import authorization_details, role
 
 ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-LOGS = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": ["logs:PutLogEvents"], "Resource": "arn:aws:logs:us-east-1:123456789012:log-group:/a:*"}]}
+LOGS = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": ["logs:PutLogEvents"],
+            "Resource": "arn:aws:logs:us-east-1:123456789012:log-group:/a:*",
+        }
+    ],
+}
 
 
 class Cli:

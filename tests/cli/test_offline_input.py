@@ -4,6 +4,7 @@ the file and says what was expected (exit 2), before anything is written."""
 from __future__ import annotations
 
 import json
+import urllib.parse
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -54,7 +55,9 @@ def test_a_bad_file_among_good_ones_writes_nothing(tmp_path: Path) -> None:
 
 def test_format_is_detected_from_content_not_file_name(tmp_path: Path) -> None:
     export = tmp_path / "whatever.txt"
-    export.write_text(json.dumps(authorization_details([role("agent-role", [], trust_service="bedrock.amazonaws.com")])))
+    export.write_text(
+        json.dumps(authorization_details([role("agent-role", [], trust_service="bedrock.amazonaws.com")]))
+    )
     code, _, _ = _run(tmp_path, "scan", "--offline", str(export))
     assert code == 0
     code, stdout, _ = _run(tmp_path, "inventory", "agents", "--json")
@@ -64,9 +67,10 @@ def test_format_is_detected_from_content_not_file_name(tmp_path: Path) -> None:
 
 
 def test_a_url_encoded_policy_document_is_decoded(tmp_path: Path) -> None:
-    encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22%2A%22%2C%22Resource%22%3A%22%2A%22%7D%5D%7D"
+    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    encoded = urllib.parse.quote(json.dumps(document))  # how the raw IAM API returns documents
     export = tmp_path / "raw.json"
     export.write_text(json.dumps(authorization_details([role("raw", [encoded])])))
     assert _run(tmp_path, "scan", "--offline", str(export))[0] == 0
-    code, stdout, _ = _run(tmp_path, "report", "--format", "json")
+    _, stdout, _ = _run(tmp_path, "report", "--format", "json")
     assert any(f["rule_id"] == "AWS-IAM-001" for f in json.loads(stdout)["findings"])

@@ -99,15 +99,18 @@ def build_account(iam: Any) -> Account:
     iam.create_policy(PolicyName="unused-customer-policy", PolicyDocument=_policy(_allow("sqs:*")))
 
     iam.create_role(
-        RoleName="support-agent", AssumeRolePolicyDocument=_trust("bedrock.amazonaws.com"),
-        Description="Bedrock agent for support tickets", PermissionsBoundary=boundary,
+        RoleName="support-agent",
+        AssumeRolePolicyDocument=_trust("bedrock.amazonaws.com"),
+        Description="Bedrock agent for support tickets",
+        PermissionsBoundary=boundary,
         Tags=[{"Key": "owner", "Value": "ai-platform@example.com"}, {"Key": "env", "Value": "prod"}],
     )
     iam.put_role_policy(RoleName="support-agent", PolicyName="kb-read", PolicyDocument=KB_READ)
     iam.attach_role_policy(RoleName="support-agent", PolicyArn=tools)
 
     iam.create_role(
-        RoleName="ticket-bot", AssumeRolePolicyDocument=_trust("lambda.amazonaws.com"),
+        RoleName="ticket-bot",
+        AssumeRolePolicyDocument=_trust("lambda.amazonaws.com"),
         Tags=[{"Key": "ai-agent", "Value": "true"}, {"Key": "team", "Value": "helpdesk"}],
     )
     iam.attach_role_policy(RoleName="ticket-bot", PolicyArn=everything)
@@ -115,7 +118,8 @@ def build_account(iam: Any) -> Account:
     iam.create_role(RoleName="etl-batch", AssumeRolePolicyDocument=_trust("ec2.amazonaws.com"))
     iam.attach_role_policy(RoleName="etl-batch", PolicyArn=tools)
     iam.create_role(
-        RoleName="not-an-agent", AssumeRolePolicyDocument=_trust("ecs-tasks.amazonaws.com"),
+        RoleName="not-an-agent",
+        AssumeRolePolicyDocument=_trust("ecs-tasks.amazonaws.com"),
         Tags=[{"Key": "ai-agent", "Value": "false"}],
     )
 
@@ -188,7 +192,9 @@ def deny(operation: str, only_user: str | None = None) -> tuple[str, Handler]:
         if only_user is not None and request_params(request).get("UserName") != only_user:
             return None
         return aws_error(
-            request, 403, "AccessDenied",
+            request,
+            403,
+            "AccessDenied",
             f"User: arn:aws:sts::{ACCOUNT}:assumed-role/scanner/x is not authorized to perform: iam:{operation}",
         )
 
@@ -243,9 +249,18 @@ class Pager:
 @pytest.fixture(autouse=True)
 def fake_aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Fake credentials and a region; no profile, endpoint or config file that could lead anywhere real."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL",
-                 "AWS_ENDPOINT_URL_IAM", "AWS_ENDPOINT_URL_STS", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-                 "MOTO_IAM_LOAD_MANAGED_POLICIES"):
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_IAM",
+        "AWS_ENDPOINT_URL_STS",
+        "AWS_ROLE_ARN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "MOTO_IAM_LOAD_MANAGED_POLICIES",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -650,7 +665,8 @@ def test_the_offline_import_of_the_same_account_yields_the_same_records_as_the_l
 ) -> None:
     # The export holds no access keys: those come from ListAccessKeys, live only.
     live = [
-        r for r in collect_records(settings, plugins)
+        r
+        for r in collect_records(settings, plugins)
         if not isinstance(r, CredentialRecord)
         and not (isinstance(r, UsageRecord) and r.source == "iam:GetAccessKeyLastUsed")
     ]

@@ -28,8 +28,12 @@ def report(corpora: Path, settings: Settings, plugins: Plugins):  # type: ignore
 def test_every_user_and_role_is_imported(report) -> None:  # type: ignore[no-untyped-def]
     kinds = sorted((i.identity_kind, i.name) for i in report.identities)
     assert kinds == [
-        ("aws_role", "MyOtherRole"), ("aws_role", "MyRole"), ("aws_role", "OverprivilegedEC2"),
-        ("aws_user", "biden"), ("aws_user", "obama"), ("aws_user", "userwithlotsofpermissions"),
+        ("aws_role", "MyOtherRole"),
+        ("aws_role", "MyRole"),
+        ("aws_role", "OverprivilegedEC2"),
+        ("aws_user", "biden"),
+        ("aws_user", "obama"),
+        ("aws_user", "userwithlotsofpermissions"),
     ]
     assert report.scan.collector_runs[0].scope == "012345678901"
 

@@ -71,25 +71,42 @@ def fresh_moto(moto_server: str) -> str:
 
 def seed_account(endpoint: str) -> None:
     """A Bedrock agent role with an admin-like customer policy, and a plain ETL role with a narrow one."""
-    iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
-                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    iam = boto3.client(
+        "iam",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     admin = iam.create_policy(
         PolicyName="agent-everything", PolicyDocument=_policy({"Effect": "Allow", "Action": "*", "Resource": "*"})
     )["Policy"]["Arn"]
-    iam.create_role(RoleName="support-agent", AssumeRolePolicyDocument=_trust("bedrock.amazonaws.com"),
-                    Tags=[{"Key": "owner", "Value": "ai-platform@example.com"}])
+    iam.create_role(
+        RoleName="support-agent",
+        AssumeRolePolicyDocument=_trust("bedrock.amazonaws.com"),
+        Tags=[{"Key": "owner", "Value": "ai-platform@example.com"}],
+    )
     iam.attach_role_policy(RoleName="support-agent", PolicyArn=admin)
     iam.create_role(RoleName="etl-batch", AssumeRolePolicyDocument=_trust("ec2.amazonaws.com"))
-    iam.put_role_policy(RoleName="etl-batch", PolicyName="read-raw", PolicyDocument=_policy(
-        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::raw-data/*"}))
+    iam.put_role_policy(
+        RoleName="etl-batch",
+        PolicyName="read-raw",
+        PolicyDocument=_policy({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::raw-data/*"}),
+    )
 
 
 def child_env(home: Path, endpoint: str | None) -> dict[str, str]:
     """A clean environment: no AGENTIAM_* or AWS_* from the developer's shell, no proxy, a home with no ~/.aws."""
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8", "COLUMNS": "200",
-           "AWS_CONFIG_FILE": str(home / "no-aws-config"),
-           "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"), "AWS_EC2_METADATA_DISABLED": "true",
-           **FAKE_CREDENTIALS}
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "COLUMNS": "200",
+        "AWS_CONFIG_FILE": str(home / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        **FAKE_CREDENTIALS,
+    }
     if endpoint:
         env["AWS_ENDPOINT_URL"] = endpoint
     return env
@@ -98,7 +115,12 @@ def child_env(home: Path, endpoint: str | None) -> dict[str, str]:
 def run_cli(tmp: Path, endpoint: str | None, *args: str) -> Result:
     completed = subprocess.run(
         [str(AGENTIAM), "--db", str(tmp / "inventory.db"), *args],
-        cwd=tmp, env=child_env(tmp, endpoint), capture_output=True, text=True, timeout=120, check=False,
+        cwd=tmp,
+        env=child_env(tmp, endpoint),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     return Result(completed.returncode, completed.stdout, completed.stderr)
 
@@ -162,8 +184,9 @@ def test_json_report_has_the_critical_admin_finding_on_the_agent_role(scanned: S
     assert set(identities) == {"support-agent", "etl-batch"}
     assert identities["support-agent"]["owner"] == "ai-platform@example.com"
     assert not identities["etl-batch"]["is_agent"]
-    assert not [f for f in document["findings"] if f["subject"]["name"] == "etl-batch" and
-                f["severity"] in ("critical", "high")]
+    assert not [
+        f for f in document["findings"] if f["subject"]["name"] == "etl-batch" and f["severity"] in ("critical", "high")
+    ]
 
 
 def test_gate_at_critical_fails_and_lists_the_admin_finding(scanned: Scanned) -> None:

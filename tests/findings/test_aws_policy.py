@@ -255,9 +255,9 @@ def test_deny_on_narrower_resources_does_not_cancel_an_allow_on_star() -> None:
 
 
 def test_deny_on_broader_resources_cancels_an_allow_on_narrower_ones() -> None:
-    assert not perms(
-        doc(allow("s3:DeleteBucket", "arn:aws:s3:::prod"), deny("s3:*", "arn:aws:s3:::*"))
-    ).allows("s3:DeleteBucket")
+    assert not perms(doc(allow("s3:DeleteBucket", "arn:aws:s3:::prod"), deny("s3:*", "arn:aws:s3:::*"))).allows(
+        "s3:DeleteBucket"
+    )
     assert not perms(doc(allow("s3:GetObject", "arn:aws:s3:::ab?"), deny("s3:*", "arn:aws:s3:::a*"))).allows(
         "s3:GetObject"
     )
@@ -272,9 +272,7 @@ def test_deny_question_mark_does_not_cover_an_allow_star() -> None:
 def test_deny_with_a_policy_variable_cancels_only_an_identical_pattern() -> None:
     own = "arn:aws:s3:::home/${aws:username}/*"
     assert not perms(doc(allow("s3:GetObject", own), deny("s3:GetObject", own))).allows("s3:GetObject")
-    assert perms(doc(allow("s3:GetObject", "arn:aws:s3:::home/*"), deny("s3:GetObject", own))).allows(
-        "s3:GetObject"
-    )
+    assert perms(doc(allow("s3:GetObject", "arn:aws:s3:::home/*"), deny("s3:GetObject", own))).allows("s3:GetObject")
 
 
 def test_deny_of_an_unknown_service_denies_it_literally_and_nothing_else() -> None:

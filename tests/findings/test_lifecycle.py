@@ -59,8 +59,17 @@ def test_findings_of_a_scope_that_failed_are_carried_not_resolved(
 
 def test_fingerprints_depend_only_on_rule_subject_and_key() -> None:
     assert fingerprint("R1", "aws:a", "s3") == fingerprint("R1", "aws:a", "s3")
-    assert len({fingerprint("R1", "aws:a", "s3"), fingerprint("R1", "aws:a", "iam"), fingerprint("R2", "aws:a", "s3"),
-                fingerprint("R1", "aws:b", "s3")}) == 4
+    assert (
+        len(
+            {
+                fingerprint("R1", "aws:a", "s3"),
+                fingerprint("R1", "aws:a", "iam"),
+                fingerprint("R2", "aws:a", "s3"),
+                fingerprint("R1", "aws:b", "s3"),
+            }
+        )
+        == 4
+    )
 
 
 def test_severity_steps_are_explained() -> None:
@@ -80,12 +89,30 @@ def test_severity_shifts_stop_at_the_ends() -> None:
 
 def test_lifecycle_resolves_only_scopes_that_completed() -> None:
     previous = [
-        {"fingerprint": "a", "status": "new", "collector": "aws-iam", "scope": "1", "first_seen_at": 0,
-         "first_seen_scan_id": 1},
-        {"fingerprint": "b", "status": "new", "collector": "aws-iam", "scope": "2", "first_seen_at": 0,
-         "first_seen_scan_id": 1},
-        {"fingerprint": "c", "status": "resolved", "collector": "aws-iam", "scope": "1", "first_seen_at": 0,
-         "first_seen_scan_id": 1},
+        {
+            "fingerprint": "a",
+            "status": "new",
+            "collector": "aws-iam",
+            "scope": "1",
+            "first_seen_at": 0,
+            "first_seen_scan_id": 1,
+        },
+        {
+            "fingerprint": "b",
+            "status": "new",
+            "collector": "aws-iam",
+            "scope": "2",
+            "first_seen_at": 0,
+            "first_seen_scan_id": 1,
+        },
+        {
+            "fingerprint": "c",
+            "status": "resolved",
+            "collector": "aws-iam",
+            "scope": "1",
+            "first_seen_at": 0,
+            "first_seen_scan_id": 1,
+        },
     ]
     rows = apply_lifecycle([], previous, {("aws-iam", "1")}, scan_id=2)
     assert {r["fingerprint"]: r["status"] for r in rows} == {"a": "resolved", "b": "persisting"}

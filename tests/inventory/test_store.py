@@ -17,8 +17,15 @@ from agentiam.inventory.store import Store
 
 def _identities(n: int, scope: str = "111122223333") -> list[IdentityRecord]:
     return [
-        IdentityRecord(uid=f"aws:arn:aws:iam::{scope}:role/r{i}", provider="aws", identity_kind="aws_role",
-                       name=f"r{i}", native_id=f"arn:aws:iam::{scope}:role/r{i}", scope=scope, tags={"i": str(i)})
+        IdentityRecord(
+            uid=f"aws:arn:aws:iam::{scope}:role/r{i}",
+            provider="aws",
+            identity_kind="aws_role",
+            name=f"r{i}",
+            native_id=f"arn:aws:iam::{scope}:role/r{i}",
+            scope=scope,
+            tags={"i": str(i)},
+        )
         for i in range(n)
     ]
 
@@ -74,9 +81,14 @@ def test_records_of_a_scope_are_written_in_one_transaction_with_counts(tmp_path:
     scan_id = store.begin_scan("test", {})
     run_id = store.begin_collector_run(scan_id, "aws-iam", "aws", "111122223333", "live")
     policy = PolicyRecord(provider="aws", policy_kind="aws_iam_policy", document={"Statement": []})
-    records = [*_identities(3), policy, policy,
-               GrantRecord(identity_uid="aws:x", policy_hash=policy.hash, policy_name="p", policy_ref="p",
-                           policy_source="inline")]
+    records = [
+        *_identities(3),
+        policy,
+        policy,
+        GrantRecord(
+            identity_uid="aws:x", policy_hash=policy.hash, policy_name="p", policy_ref="p", policy_source="inline"
+        ),
+    ]
     counts = store.complete_collector_run(scan_id, run_id, records, api_calls=7, throttled=2)
     assert counts == {"identities": 3, "policies": 1, "grants": 1}
     assert store.finish_scan(scan_id) == "complete"

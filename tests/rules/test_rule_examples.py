@@ -65,8 +65,10 @@ def test_passing_example_is_not_reported(rule_id: str, example: dict[str, Any], 
 
 
 def test_service_linked_roles_are_not_audited(scan_document: Scanner) -> None:
-    linked = role("AWSServiceRoleForExample", [{"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "*", "Resource": "*"}]}])
+    linked = role(
+        "AWSServiceRoleForExample",
+        [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}],
+    )
     linked["Path"] = "/aws-service-role/example.amazonaws.com/"
     report = scan_document(authorization_details([linked]))
     assert [i.name for i in report.identities] == ["AWSServiceRoleForExample"]  # inventoried...

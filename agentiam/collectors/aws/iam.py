@@ -102,9 +102,7 @@ def account_of(arn: str) -> str:
     return parts[4] if len(parts) > 5 else ""
 
 
-def classify_agent(
-    tags: dict[str, str], trusted_services: list[str], settings: Settings
-) -> list[Evidence]:
+def classify_agent(tags: dict[str, str], trusted_services: list[str], settings: Settings) -> list[Evidence]:
     """Why an AWS identity is an agent's: trusted by an agent runtime, or tagged as one."""
     evidence = [
         Evidence(reason="trusted-by-agent-service", detail=service)
@@ -142,15 +140,22 @@ def _trust_records(identity_uid: str, document: Any) -> list[TrustRecord]:
         actions = statement.get("Action", [])
         actions = [actions] if isinstance(actions, str) else list(actions)
         principal = statement.get("Principal", {})
-        pairs = [("*", "*")] if principal == "*" else [
-            (kind, value)
-            for kind, values in (principal.items() if isinstance(principal, dict) else [])
-            for value in ([values] if isinstance(values, str) else values)
-        ]
+        pairs = (
+            [("*", "*")]
+            if principal == "*"
+            else [
+                (kind, value)
+                for kind, values in (principal.items() if isinstance(principal, dict) else [])
+                for value in ([values] if isinstance(values, str) else values)
+            ]
+        )
         for kind, value in pairs:
             records.append(
                 TrustRecord(
-                    identity_uid=identity_uid, principal_type=kind, principal=str(value), actions=actions,
+                    identity_uid=identity_uid,
+                    principal_type=kind,
+                    principal=str(value),
+                    actions=actions,
                     conditions=statement.get("Condition", {}) or {},
                     effect="Deny" if statement.get("Effect") == "Deny" else "Allow",
                 )
@@ -191,9 +196,7 @@ class _Transformer:
             # Unattached AWS-managed policies are catalogue noise, not part of this account's estate.
             if arn.startswith(AWS_MANAGED_PREFIX) and arn not in attached:
                 continue
-            default = next(
-                (v for v in policy.get("PolicyVersionList") or [] if v.get("IsDefaultVersion")), None
-            )
+            default = next((v for v in policy.get("PolicyVersionList") or [] if v.get("IsDefaultVersion")), None)
             if default is None:
                 self.issue(None, arn, "managed policy has no default version in the export; not evaluated")
                 continue
@@ -224,8 +227,12 @@ class _Transformer:
             name = inline.get("PolicyName", "?")
             self.records.append(
                 GrantRecord(
-                    identity_uid=identity_uid, policy_hash=self.policy(_document(inline.get("PolicyDocument"))),
-                    policy_name=name, policy_ref=f"{owner_arn}/inline/{name}", policy_source=inline_source, via=via,
+                    identity_uid=identity_uid,
+                    policy_hash=self.policy(_document(inline.get("PolicyDocument"))),
+                    policy_name=name,
+                    policy_ref=f"{owner_arn}/inline/{name}",
+                    policy_source=inline_source,
+                    via=via,
                 )
             )
         for attached in entity.get("AttachedManagedPolicies") or []:
@@ -241,8 +248,13 @@ class _Transformer:
         kind = "aws_managed" if policy_arn.startswith(AWS_MANAGED_PREFIX) else "customer_managed"
         self.records.append(
             GrantRecord(
-                identity_uid=identity_uid, policy_hash=digest, policy_name=name, policy_ref=policy_arn,
-                policy_source=source or kind, grant_kind=grant_kind, via=via,  # type: ignore[arg-type]
+                identity_uid=identity_uid,
+                policy_hash=digest,
+                policy_name=name,
+                policy_ref=policy_arn,
+                policy_source=source or kind,
+                grant_kind=grant_kind,
+                via=via,  # type: ignore[arg-type]
             )
         )
 
@@ -252,16 +264,33 @@ class _Transformer:
             self.managed_grant(identity_uid, arn, None, None, "boundary")
         return arn
 
-    def identity(self, entity: dict[str, Any], kind: str, name_key: str, extra: dict[str, Any],
-                 trust: list[TrustRecord], last_used: datetime | None) -> IdentityRecord:
+    def identity(
+        self,
+        entity: dict[str, Any],
+        kind: str,
+        name_key: str,
+        extra: dict[str, Any],
+        trust: list[TrustRecord],
+        last_used: datetime | None,
+    ) -> IdentityRecord:
         arn = entity.get("Arn", "")
         tags = _tags(entity)
         evidence = classify_agent(tags, trusted_services(trust), self.settings)
         return IdentityRecord(
-            uid=uid(arn), provider="aws", identity_kind=kind, name=entity.get(name_key, arn), native_id=arn,
-            scope=account_of(arn), path=entity.get("Path"), tags=tags, created_at=_timestamp(entity.get("CreateDate")),
-            last_used_at=last_used, owner=owner_from_tags(tags, self.settings.classification),
-            is_agent=bool(evidence), agent_evidence=evidence, attributes=extra,
+            uid=uid(arn),
+            provider="aws",
+            identity_kind=kind,
+            name=entity.get(name_key, arn),
+            native_id=arn,
+            scope=account_of(arn),
+            path=entity.get("Path"),
+            tags=tags,
+            created_at=_timestamp(entity.get("CreateDate")),
+            last_used_at=last_used,
+            owner=owner_from_tags(tags, self.settings.classification),
+            is_agent=bool(evidence),
+            agent_evidence=evidence,
+            attributes=extra,
         )
 
     def role(self, role: dict[str, Any]) -> None:
@@ -285,8 +314,13 @@ class _Transformer:
         self.records.extend(trust)
         if last_used:
             self.records.append(
-                UsageRecord(subject_uid=identity_uid, usage_kind="role_last_used", last_used_at=last_used,
-                            source="iam:RoleLastUsed", detail={"region": last_used_info.get("Region")})
+                UsageRecord(
+                    subject_uid=identity_uid,
+                    usage_kind="role_last_used",
+                    last_used_at=last_used,
+                    source="iam:RoleLastUsed",
+                    detail={"region": last_used_info.get("Region")},
+                )
             )
 
     def user(self, user: dict[str, Any]) -> None:
@@ -300,8 +334,11 @@ class _Transformer:
                 continue
             self.grants(identity_uid, arn, group, "GroupPolicyList", group_name)
         boundary = self.boundary(identity_uid, user)
-        attributes = {"user_id": user.get("UserId"), "groups": user.get("GroupList") or [],
-                      "permissions_boundary": boundary}
+        attributes = {
+            "user_id": user.get("UserId"),
+            "groups": user.get("GroupList") or [],
+            "permissions_boundary": boundary,
+        }
         last_used = _timestamp(user.get("PasswordLastUsed"))
         self.records.append(self.identity(user, "aws_user", "UserName", attributes, [], last_used))
 
@@ -347,24 +384,35 @@ def transform_access_keys(user_arn: str, keys: list[dict[str, Any]]) -> list[Any
         last_used = _timestamp((key.get("LastUsed") or {}).get("LastUsedDate"))
         records.append(
             CredentialRecord(
-                uid=f"{holder}/access-key/{content_hash(key_id)[:12]}", holder_uid=holder,
-                credential_kind="aws_access_key", name=f"access key …{key_id[-4:]}",
-                fingerprint=content_hash(key_id)[:12], status=key.get("Status"),
-                created_at=_timestamp(key.get("CreateDate")), last_used_at=last_used,
+                uid=f"{holder}/access-key/{content_hash(key_id)[:12]}",
+                holder_uid=holder,
+                credential_kind="aws_access_key",
+                name=f"access key …{key_id[-4:]}",
+                fingerprint=content_hash(key_id)[:12],
+                status=key.get("Status"),
+                created_at=_timestamp(key.get("CreateDate")),
+                last_used_at=last_used,
                 attributes={"service_name": (key.get("LastUsed") or {}).get("ServiceName")},
             )
         )
         if last_used:
             records.append(
-                UsageRecord(subject_uid=holder, usage_kind="access_key_last_used", last_used_at=last_used,
-                            source="iam:GetAccessKeyLastUsed", detail={"key_fingerprint": content_hash(key_id)[:12]})
+                UsageRecord(
+                    subject_uid=holder,
+                    usage_kind="access_key_last_used",
+                    last_used_at=last_used,
+                    source="iam:GetAccessKeyLastUsed",
+                    detail={"key_fingerprint": content_hash(key_id)[:12]},
+                )
             )
     return records
 
 
 def looks_like_authorization_details(document: Any) -> bool:
-    return isinstance(document, dict) and any(key in document for key in ("RoleDetailList", "UserDetailList")) and all(
-        isinstance(document.get(key, []), list) for key in AUTHZ_LISTS
+    return (
+        isinstance(document, dict)
+        and any(key in document for key in ("RoleDetailList", "UserDetailList"))
+        and all(isinstance(document.get(key, []), list) for key in AUTHZ_LISTS)
     )
 
 

@@ -14,11 +14,22 @@ from agentiam.errors import UsageError
 
 USER_AGENT = "agentiam"
 # Error codes AWS services use to say "slow down"; counted per response on the collector run.
-THROTTLING_CODES = frozenset({
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException", "RequestThrottled",
-    "TooManyRequestsException", "RequestLimitExceeded", "SlowDown", "PriorRequestNotComplete",
-    "ProvisionedThroughputExceededException", "BandwidthLimitExceeded", "EC2ThrottledException",
-})
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "RequestThrottled",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "ProvisionedThroughputExceededException",
+        "BandwidthLimitExceeded",
+        "EC2ThrottledException",
+    }
+)
 
 
 def make_session(settings: AwsSettings) -> boto3.Session:

@@ -142,9 +142,7 @@ class _LruCache:
 _parse_caches: weakref.WeakKeyDictionary[ActionCatalogue, _LruCache] = weakref.WeakKeyDictionary()
 
 
-def parse_policy(
-    document: Any, *, key: str | None = None, catalogue: ActionCatalogue | None = None
-) -> ParsedPolicy:
+def parse_policy(document: Any, *, key: str | None = None, catalogue: ActionCatalogue | None = None) -> ParsedPolicy:
     """Parse an IAM policy document (object, JSON text, or URL-encoded JSON text).
 
     With ``key`` (a content hash of the document) the result is cached, so a managed policy attached to
@@ -270,9 +268,7 @@ def _strings(value: Any, name: str, where: str) -> tuple[str, ...]:
         if not value:
             raise PolicyParseError(f"{where}: {name} must not be empty")
         return tuple(value)
-    raise PolicyParseError(
-        f"{where}: {name} must be a string or an array of strings, got {_json_kind(value)}"
-    )
+    raise PolicyParseError(f"{where}: {name} must be a string or an array of strings, got {_json_kind(value)}")
 
 
 def _action_patterns(value: Any, name: str, where: str) -> tuple[str, ...]:
@@ -397,9 +393,7 @@ def _deny_covers(deny: Statement, allow: Statement) -> bool:
     if deny.not_resource:
         # The deny applies outside its list: certain only if no allowed resource can fall inside the list.
         return not allow.not_resource and not any(
-            _globs_may_intersect(excluded, resource)
-            for excluded in deny.resources
-            for resource in allow.resources
+            _globs_may_intersect(excluded, resource) for excluded in deny.resources for resource in allow.resources
         )
     if allow.not_resource:
         return False
@@ -494,9 +488,7 @@ class EffectivePermissions:
         if bits is None:
             bits = 0
             for grant in self.grants:
-                if (unconditional_only and grant.conditional) or (
-                    all_resources_only and not grant.all_resources
-                ):
+                if (unconditional_only and grant.conditional) or (all_resources_only and not grant.all_resources):
                     continue
                 surviving = grant.actions
                 if unconditional_only:
@@ -509,16 +501,12 @@ class EffectivePermissions:
             self._allowed[flags] = bits
         return bits
 
-    def allows(
-        self, action: str, *, unconditional_only: bool = False, all_resources_only: bool = False
-    ) -> bool:
+    def allows(self, action: str, *, unconditional_only: bool = False, all_resources_only: bool = False) -> bool:
         """Whether ``action`` is allowed; an action the catalogue does not know is evaluated literally."""
         i = self.catalogue.index(action)
         if i is not None:
             return bool(
-                self.allowed(unconditional_only=unconditional_only, all_resources_only=all_resources_only)
-                >> i
-                & 1
+                self.allowed(unconditional_only=unconditional_only, all_resources_only=all_resources_only) >> i & 1
             )
         lowered = action.lower()
         if not self._boundary_allows_literal(lowered, unconditional_only, all_resources_only):
@@ -546,9 +534,7 @@ class EffectivePermissions:
             return []
         return [grant for grant in self.grants if self._literal_status(grant, lowered) is not None]
 
-    def _boundary_allows_literal(
-        self, action: str, unconditional_only: bool, all_resources_only: bool
-    ) -> bool:
+    def _boundary_allows_literal(self, action: str, unconditional_only: bool, all_resources_only: bool) -> bool:
         if self.boundary is None:
             return True
         return any(
@@ -606,9 +592,7 @@ def _boundary_masks(statements: tuple[Statement, ...]) -> dict[tuple[bool, bool]
         unconditional_only, all_resources_only = flags
         bits = 0
         for statement in statements:
-            if (unconditional_only and statement.conditional) or (
-                all_resources_only and not statement.all_resources
-            ):
+            if (unconditional_only and statement.conditional) or (all_resources_only and not statement.all_resources):
                 continue
             bits |= statement.granted
         masks[flags] = bits

