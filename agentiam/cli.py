@@ -31,6 +31,7 @@ from agentiam.plugins import Plugins, installed_plugins
 from agentiam.reports.console import print_summary
 from agentiam.reports.gate import evaluate_gate, exit_code
 from agentiam.reports.loader import load_report_data, resolve_scan_id
+from agentiam.reports.model import ReportData
 
 log = logging.getLogger("agentiam")
 # Messages name paths: never break them. Logs of CI jobs are wider than the 80 columns rich assumes off a terminal.
@@ -148,15 +149,28 @@ def collection_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @collection_options
 @click.option("--fail-on", type=SEVERITY, help="Exit 1 when open findings at or above this severity exist.")
 @click.option("--allow-partial", is_flag=True, help="Exit 0 rather than 3 when a collector scope failed.")
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False),
+    help="Also write every report (HTML, CSV, JSON) into this folder.",
+)
 @pass_state
 def scan(
-    state: State, aws: bool, aws_profile: str | None, offline: tuple[str, ...], fail_on: str | None, allow_partial: bool
+    state: State,
+    aws: bool,
+    aws_profile: str | None,
+    offline: tuple[str, ...],
+    fail_on: str | None,
+    allow_partial: bool,
+    output_dir: str | None,
 ) -> None:
     """Collect, store and analyse: the whole pipeline."""
     scan_id, status = _collect(state, aws, aws_profile, offline)
     analyze_scan(state.store(), scan_id, state.settings, state.plugins)
     data = load_report_data(state.store(), scan_id)
     print_summary(data, err)
+    if output_dir:
+        _write_reports(state, data, Path(output_dir))
     threshold = fail_on or state.settings.fail_on
     gate = evaluate_gate(data, threshold) if threshold else None
     sys.exit(exit_code(gate, status, allow_partial))
@@ -447,7 +461,16 @@ def db_upgrade(state: State) -> None:
 
 # -- demo --------------------------------------------------------------------------------------------------------
 
-DEMO_OUTPUTS = {"html": "report.html", "csv": "findings.csv", "json": "findings.json"}
+def _write_reports(state: State, data: ReportData, folder: Path) -> list[Path]:
+    """Every installed reporter's file, under its default name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for reporter in state.plugins.reporters.values():
+        path = folder / reporter.filename
+        path.write_text(reporter.render(data), encoding="utf-8")
+        written.append(path)
+    err.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
+    return written
 
 
 @cli.command()
@@ -474,11 +497,9 @@ def demo(ctx: click.Context, output_dir: str) -> None:
     scan_id, status = _collect(state, False, None, tuple(exports))
     analyze_scan(state.store(), scan_id, state.settings, state.plugins)
     data = load_report_data(state.store(), scan_id)
-    reporters = state.plugins.reporters
-    for fmt, name in DEMO_OUTPUTS.items():
-        (folder / name).write_text(reporters[fmt].render(data), encoding="utf-8")
     print_summary(data, err)
-    err.print(f"\nwrote {db_path}, " + ", ".join(str(folder / n) for n in DEMO_OUTPUTS.values()), highlight=False)
+    err.print(f"\nwrote {db_path}", highlight=False)
+    _write_reports(state, data, folder)
     err.print(
         f"open {folder / 'report.html'} in a browser; try `agentiam --db {db_path} inventory agents`", highlight=False
     )

@@ -23,13 +23,32 @@ def records(n: int) -> list[object]:
     out: list[object] = []
     for i in range(n // 4):
         uid = f"aws:arn:aws:iam::111122223333:role/role-{i}"
-        out.append(IdentityRecord(uid=uid, provider="aws", identity_kind="aws_role", name=f"role-{i}",
-                                  native_id=uid[4:], scope="111122223333", tags={"team": "platform", "env": "prod"}))
+        out.append(
+            IdentityRecord(
+                uid=uid,
+                provider="aws",
+                identity_kind="aws_role",
+                name=f"role-{i}",
+                native_id=uid[4:],
+                scope="111122223333",
+                tags={"team": "platform", "env": "prod"},
+            )
+        )
         for j in range(2):
-            out.append(GrantRecord(identity_uid=uid, policy_hash="0" * 64, policy_name=f"p{j}",
-                                   policy_ref=f"{uid[4:]}/inline/p{j}", policy_source="inline"))
-        out.append(TrustRecord(identity_uid=uid, principal_type="Service", principal="lambda.amazonaws.com",
-                               actions=["sts:AssumeRole"]))
+            out.append(
+                GrantRecord(
+                    identity_uid=uid,
+                    policy_hash="0" * 64,
+                    policy_name=f"p{j}",
+                    policy_ref=f"{uid[4:]}/inline/p{j}",
+                    policy_source="inline",
+                )
+            )
+        out.append(
+            TrustRecord(
+                identity_uid=uid, principal_type="Service", principal="lambda.amazonaws.com", actions=["sts:AssumeRole"]
+            )
+        )
     return out
 
 
@@ -42,7 +61,8 @@ def main() -> None:
         store = Store.open(str(Path(tmp) / "bench.db"))
         with store.write() as conn:  # the policy the grants point at
             conn.exec_driver_sql(
-                "INSERT INTO policy (hash, provider, policy_kind, document_json) VALUES (?, 'aws', 'x', '{}')", ("0" * 64,)
+                "INSERT INTO policy (hash, provider, policy_kind, document_json) VALUES (?, 'aws', 'x', '{}')",
+                ("0" * 64,),
             )
         scan_id = store.begin_scan("bench", {})
         run_id = store.begin_collector_run(scan_id, "bench", "aws", "111122223333", "bench")

@@ -70,6 +70,11 @@ class Rule:
         return self.meta.id
 
 
+def _prose(text: str) -> str:
+    """Docstring-style triple-quoted text as one paragraph: reports must not carry the source's indentation."""
+    return " ".join(text.split())
+
+
 def rule(
     *,
     id: str,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -105,9 +106,13 @@ class PolicyRecord(Record):
     policy_kind: str  # aws_iam_policy, azure_role_definition, k8s_role, ...
     document: Any
 
-    @property
+    @cached_property
+    def canonical(self) -> str:
+        return canonical_json(self.document)
+
+    @cached_property
     def hash(self) -> str:
-        return content_hash(self.document)
+        return hashlib.sha256(self.canonical.encode()).hexdigest()
 
 
 class GrantRecord(Record):

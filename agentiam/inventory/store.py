@@ -35,7 +35,6 @@ from agentiam.inventory.records import (
     TrustRecord,
     UsageRecord,
     WorkloadRecord,
-    canonical_json,
 )
 
 BUSY_TIMEOUT_MS = 30_000
@@ -371,7 +370,7 @@ class Store:
                         "hash": h,
                         "provider": p.provider,
                         "policy_kind": p.policy_kind,
-                        "document_json": canonical_json(p.document),
+                        "document_json": p.canonical,
                     }
                     for h, p in policies.items()
                 ],

@@ -149,8 +149,12 @@ def _walk_evidence(value: Any, out: list[str]) -> None:
 
 def _scalar_text(value: Any) -> str:
     # Non-string leaves are spelt as in the JSON report: null, true, 3, 2025-01-02T03:04:05Z.
-    if value is None or isinstance(value, bool | int | float):
-        return strict_json(value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return strict_json(value) if isinstance(value, float) else str(value)
     return str(json_default(value))
 
 

@@ -180,11 +180,11 @@ class _Transformer:
         self.groups = {g.get("GroupName"): g for g in details.get("GroupDetailList") or []}
 
     def policy(self, document: Any, kind: str = "aws_iam_policy") -> str:
-        digest = content_hash(document)
-        if digest not in self.emitted_policies:
-            self.emitted_policies.add(digest)
-            self.records.append(PolicyRecord(provider="aws", policy_kind=kind, document=document))
-        return digest
+        record = PolicyRecord(provider="aws", policy_kind=kind, document=document)
+        if record.hash not in self.emitted_policies:
+            self.emitted_policies.add(record.hash)
+            self.records.append(record)
+        return record.hash
 
     def index_managed_policies(self) -> None:
         attached = self._attached_arns()

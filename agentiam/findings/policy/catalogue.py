@@ -177,13 +177,22 @@ class ActionCatalogue:
                 local |= 1 << offset
         return local << start
 
-    def names_of(self, bits: int) -> list[str]:
-        """Canonical names of the actions in ``bits``, sorted (bit order is sorted order)."""
-        digits = bin(bits & self.all_mask)[:1:-1]  # least significant bit first
+    def names_of(self, bits: int, limit: int | None = None) -> list[str]:
+        """Canonical names of the actions in ``bits``, sorted (bit order is sorted order); the first ``limit``."""
+        bits &= self.all_mask
+        if limit is not None and limit < 256:
+            # Peel the lowest bits off: a few big-int operations instead of a string of the whole catalogue.
+            first: list[str] = []
+            while bits and len(first) < limit:
+                lowest = bits & -bits
+                first.append(self.names[lowest.bit_length() - 1])
+                bits ^= lowest
+            return first
+        digits = bin(bits)[:1:-1]  # least significant bit first
         names = self.names
         found: list[str] = []
         i = digits.find("1")
-        while i >= 0:
+        while i >= 0 and (limit is None or len(found) < limit):
             found.append(names[i])
             i = digits.find("1", i + 1)
         return found

@@ -19,26 +19,29 @@ from agentiam.findings.registry import Hit, rule
 NHI5 = "OWASP NHI Top 10 2025: NHI5 Overprivileged NHI"
 CLOUDSPLAINING = "https://github.com/salesforce/cloudsplaining (risk categories)"
 IAM_BEST_PRACTICES = "https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege"
-EXAMPLES = 15  # actions listed in evidence; the full count is always given
+# Evidence lists are capped so that a report of 10,000 roles stays readable and small; counts are always exact.
+EXAMPLES = 10  # actions listed as examples
+PATTERNS = 10  # a statement's Action / Resource patterns shown
+STATEMENTS = 3  # statements shown per finding (the most generous first)
 ADMIN_COVERAGE = 0.95  # share of the catalogue on "*" that makes an identity an administrator
 
 
 def statement_evidence(grant: Grant, catalogue: ActionCatalogue, bits: int | None = None) -> dict[str, Any]:
-    """Where a grant comes from, in words a reviewer can find in the console."""
+    """Where an Allow comes from, in words a reviewer can find in the console; only what is informative."""
     evidence: dict[str, Any] = {
         "policy": grant.source.policy_name,
         "policy_ref": grant.source.policy_ref,
         "policy_source": grant.source.source,
         "statement": grant.statement.index,
-        "sid": grant.statement.sid,
-        "effect": "Allow",
-        "action" if not grant.statement.not_action else "not_action": list(grant.statement.action_patterns),
-        "not_resource" if grant.statement.not_resource else "resource": list(grant.statement.resources),
-        "conditional": grant.conditional,
+        "not_action" if grant.statement.not_action else "action": _capped(grant.statement.action_patterns),
+        "not_resource" if grant.statement.not_resource else "resource": _capped(grant.statement.resources),
     }
+    if grant.statement.sid:
+        evidence["sid"] = grant.statement.sid
     if grant.source.via:
         evidence["via_group"] = grant.source.via
     if grant.conditional:
+        evidence["conditional"] = True
         evidence["conditions"] = dict(grant.conditions)
     if grant.maybe_denied_by:
         evidence["may_be_denied_by"] = list(grant.maybe_denied_by)
@@ -49,8 +52,22 @@ def statement_evidence(grant: Grant, catalogue: ActionCatalogue, bits: int | Non
     return evidence
 
 
+def _capped(values: tuple[str, ...]) -> list[str]:
+    shown = list(values[:PATTERNS])
+    return [*shown, f"... {len(values) - PATTERNS} more"] if len(values) > PATTERNS else shown
+
+
+def _statements(grants: list[Grant], catalogue: ActionCatalogue, bits: int | None = None) -> dict[str, Any]:
+    """The granting statements, most generous first, capped; with the total."""
+    ranked = sorted(grants, key=lambda g: -catalogue.count(g.actions & bits if bits is not None else g.actions))
+    evidence: dict[str, Any] = {"statements": [statement_evidence(g, catalogue, bits) for g in ranked[:STATEMENTS]]}
+    if len(grants) > STATEMENTS:
+        evidence["statements_total"] = len(grants)
+    return evidence
+
+
 def _examples(catalogue: ActionCatalogue, bits: int) -> list[str]:
-    return catalogue.names_of(bits)[:EXAMPLES]
+    return catalogue.names_of(bits, limit=EXAMPLES)
 
 
 def _granting(principal: AwsPrincipal, bits: int, *, all_resources: bool = False) -> list[Grant]:
@@ -112,7 +129,7 @@ def administrator_access(ctx: AnalysisContext, params: dict[str, Any]) -> Iterat
             continue
         granted, conditional = admin
         total = catalogue.count(catalogue.all_mask)
-        grants = sorted(_granting(principal, granted, all_resources=True), key=lambda g: -catalogue.count(g.actions))
+        grants = _granting(principal, granted, all_resources=True)
         yield Hit(
             subject_uid=principal.uid,
             message=f"{principal.name} can perform {catalogue.count(granted):,} of {total:,} actions on all "
@@ -121,7 +138,7 @@ def administrator_access(ctx: AnalysisContext, params: dict[str, Any]) -> Iterat
                 "actions_granted": catalogue.count(granted),
                 "catalogue_actions": total,
                 "denied_or_missing": catalogue.count(catalogue.all_mask & ~granted),
-                "statements": [statement_evidence(g, catalogue) for g in grants[:5]],
+                **_statements(grants, catalogue),
             },
             conditional=conditional,
         )
@@ -177,7 +194,7 @@ def service_wildcard(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[H
                     "service": service,
                     "permissions_management_actions": _examples(catalogue, granted & management),
                     "write_actions": _examples(catalogue, granted & writes),
-                    "statements": [statement_evidence(g, catalogue) for g in grants],
+                    **_statements(grants, catalogue),
                 },
                 conditional=conditional,
                 severity="high" if has_management else "medium",
@@ -247,7 +264,7 @@ def _unconstrained_hits(ctx: AnalysisContext, level: str, ignored: tuple[str, ..
                 "access_level": level,
                 "actions_count": catalogue.count(granted),
                 "actions": _examples(catalogue, granted),
-                "statements": [statement_evidence(g, catalogue, granted) for g in grants],
+                **_statements(grants, catalogue, granted),
             },
             conditional=conditional,
         )
