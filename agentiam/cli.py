@@ -28,6 +28,7 @@ from agentiam.inventory import views
 from agentiam.inventory.store import Store
 from agentiam.pipeline import ScanRequest, analyze_scan, collect
 from agentiam.plugins import Plugins, installed_plugins
+from agentiam.reports.base import write_report
 from agentiam.reports.console import print_summary
 from agentiam.reports.gate import evaluate_gate, exit_code
 from agentiam.reports.loader import load_report_data, resolve_scan_id
@@ -220,12 +221,12 @@ def report(state: State, fmt: str, output: str, scan_id: int | None) -> None:
         raise UsageError(f"unknown report format {fmt!r}; available: {', '.join(sorted(reporters))}")
     store = state.store(reading=True)
     data = load_report_data(store, resolve_scan_id(store, scan_id))
-    text = reporters[fmt].render(data)
     if output == "-":
+        text = reporters[fmt].render(data)
         click.echo(text, nl=not text.endswith("\n"))
     else:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
-        Path(output).write_text(text, encoding="utf-8")
+        write_report(reporters[fmt], data, Path(output))
         err.print(f"wrote {output}")
 
 
@@ -467,7 +468,7 @@ def _write_reports(state: State, data: ReportData, folder: Path) -> list[Path]:
     written = []
     for reporter in state.plugins.reporters.values():
         path = folder / reporter.filename
-        path.write_text(reporter.render(data), encoding="utf-8")
+        write_report(reporter, data, path)
         written.append(path)
     err.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
     return written

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from typing import ClassVar
 
 from agentiam.reports.model import FindingRow, ReportData
@@ -35,14 +36,22 @@ class CsvReporter:
     filename: ClassVar[str] = "findings.csv"
 
     def render(self, data: ReportData) -> str:
+        return "".join(self.stream(data))
+
+    def stream(self, data: ReportData) -> Iterator[str]:
+        """Rows in chunks, so that a large report is never held whole in memory."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
         writer.writerow(COLUMNS)
-        for finding in sorted_findings(data.findings):
+        for count, finding in enumerate(sorted_findings(data.findings), start=1):
             # Every cell, not only the free-text ones: names, tags and evidence come from the scanned estate,
             # which whoever can create a role or label a pod controls.
             writer.writerow([neutralise_formula(cell) for cell in _cells(finding)])
-        return buffer.getvalue()
+            if count % 1000 == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
 
 
 def _cells(finding: FindingRow) -> list[str]:

@@ -11,6 +11,7 @@ import base64
 import functools
 import hashlib
 import html
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, ClassVar, NamedTuple
@@ -37,9 +38,13 @@ class HtmlReporter:
     filename: ClassVar[str] = "report.html"
 
     def render(self, data: ReportData) -> str:
+        return "".join(self.stream(data))
+
+    def stream(self, data: ReportData) -> Iterator[str]:
+        """The page in pieces, so that writing a report of 20,000 findings never holds all of it in memory."""
         assets = _assets()
         template = _environment().get_template("report.html.j2")
-        return template.render(
+        return template.generate(
             data=data,
             scan=data.scan,
             assets=assets,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 from agentiam.reports.model import (
@@ -23,47 +24,60 @@ class JsonReporter:
     filename: ClassVar[str] = "findings.json"
 
     def render(self, data: ReportData) -> str:
+        return "".join(self.stream(data))
+
+    def stream(self, data: ReportData) -> Iterator[str]:
         # Keys are written in the order the document builds them (not sorted), so the layout reads top-down:
-        # tool, scan, summary, then the detail lists.
-        return layout(report_document(data))
+        # tool, scan, summary, then the detail lists. Lists are produced element by element, never held whole.
+        return layout(_sections(data))
 
 
-def layout(document: dict[str, Any]) -> str:
+def layout(sections: Iterable[tuple[str, Any]]) -> Iterator[str]:
     """Top-level keys one per line, and each element of a top-level list on its own compact line.
 
     Readable and diff-friendly (one finding per line) while staying on the C JSON encoder: an `indent` makes the
-    json module fall back to pure Python, several times slower on a report of 10,000 roles.
+    json module fall back to pure Python, several times slower on a report of 10,000 roles. A section whose value
+    is an iterator is written as a list, one element at a time.
     """
-    lines = ["{"]
-    for position, (key, value) in enumerate(document.items()):
-        comma = "," if position < len(document) - 1 else ""
-        name = strict_json(key)
-        if isinstance(value, list) and value:
-            lines.append(f"  {name}: [")
-            last = len(value) - 1
-            lines.extend(f"    {_compact(item)}{',' if i < last else ''}" for i, item in enumerate(value))
-            lines.append(f"  ]{comma}")
+    yield "{"
+    separator = "\n"
+    for key, value in sections:
+        yield f"{separator}  {strict_json(key)}: "
+        separator = ",\n"
+        if isinstance(value, Iterator | list):
+            yield from _list_lines(value)
         else:
-            lines.append(f"  {name}: {_compact(value)}{comma}")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+            yield _compact(value)
+    yield "\n}\n"
+
+
+def _list_lines(items: Iterable[Any]) -> Iterator[str]:
+    opened = False
+    for item in items:
+        yield f"{',' if opened else '['}\n    {_compact(item)}"
+        opened = True
+    yield "\n  ]" if opened else "[]"
 
 
 def _compact(value: Any) -> str:
     return strict_json(value, ensure_ascii=False, separators=(", ", ": "))
 
 
+def _sections(data: ReportData) -> list[tuple[str, Any]]:
+    return [
+        ("tool", {"name": TOOL_NAME, "version": data.tool_version}),
+        ("generated_at", iso_utc(data.generated_at)),
+        ("scan", _scan(data.scan)),
+        ("summary", _summary(data)),
+        ("findings", map(_finding, sorted_findings(data.findings))),
+        ("identities", map(_identity, sorted(data.identities, key=lambda i: i.uid))),
+        ("issues", map(_issue, sorted_issues(data.issues))),
+    ]
+
+
 def report_document(data: ReportData) -> dict[str, Any]:
     """The JSON document as plain Python, for callers that want to embed or post-process it."""
-    return {
-        "tool": {"name": TOOL_NAME, "version": data.tool_version},
-        "generated_at": iso_utc(data.generated_at),
-        "scan": _scan(data.scan),
-        "summary": _summary(data),
-        "findings": [_finding(finding) for finding in sorted_findings(data.findings)],
-        "identities": [_identity(identity) for identity in sorted(data.identities, key=lambda i: i.uid)],
-        "issues": [_issue(issue) for issue in sorted_issues(data.issues)],
-    }
+    return {key: list(value) if isinstance(value, Iterator) else value for key, value in _sections(data)}
 
 
 def _scan(scan: ScanSummary) -> dict[str, Any]:
