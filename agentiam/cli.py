@@ -462,6 +462,7 @@ def db_upgrade(state: State) -> None:
 
 # -- demo --------------------------------------------------------------------------------------------------------
 
+
 def _write_reports(state: State, data: ReportData, folder: Path) -> list[Path]:
     """Every installed reporter's file, under its default name."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -155,3 +155,41 @@ def test_a_bad_configuration_file_is_a_usage_error(run: Cli, tmp_path: Path) -> 
 def test_scan_with_nothing_to_scan_is_a_usage_error(run: Cli) -> None:
     result = run("scan")
     assert result.exit_code == 2 and "nothing to scan" in result.stderr
+
+
+def test_a_corrupt_database_is_a_clear_error_and_is_left_alone(tmp_path: Path) -> None:
+    db = tmp_path / "corrupt.db"
+    db.write_bytes(b"definitely not sqlite " * 100)
+    for command in (["db", "info"], ["scan", "--offline", str(tmp_path / "x.json")], ["report", "--format", "json"]):
+        result = CliRunner().invoke(cli, ["--db", str(db), *command])
+        assert result.exit_code == 2
+        assert "Traceback" not in result.stderr
+    assert "not a readable SQLite database" in CliRunner().invoke(cli, ["--db", str(db), "db", "info"]).stderr
+    assert db.read_bytes().startswith(b"definitely not sqlite")
+
+
+def test_a_database_from_a_newer_agentiam_is_refused(run: Cli) -> None:
+    import sqlite3
+
+    run("db", "upgrade")
+    with sqlite3.connect(run.db) as conn:
+        conn.execute("INSERT INTO migration (version, name, applied_at) VALUES (99, 'future', '2030-01-01')")
+    result = run("scan", "--offline", run.export([role("r", [LOGS])]))
+    assert result.exit_code == 2
+    assert "newer than this agentiam" in result.stderr
+
+
+def test_hostile_names_and_tags_stay_inert_end_to_end(run: Cli, tmp_path: Path) -> None:
+    import csv
+    import io
+
+    hostile = role(
+        "<script>alert(1)</script>", [ADMIN], tags={"ai-agent": "true", "owner": '"onmouseover=alert(1) x="'}
+    )
+    hostile["Tags"].append({"Key": "team", "Value": '=HYPERLINK("http://evil.example","click")'})
+    run("scan", "--offline", run.export([hostile]), "--output-dir", str(tmp_path / "out"))
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert '"onmouseover=alert(1)' not in page
+    rows = list(csv.reader(io.StringIO((tmp_path / "out" / "findings.csv").read_text())))
+    assert all(not cell.lstrip().startswith(("=", "+", "-", "@")) for row in rows for cell in row)

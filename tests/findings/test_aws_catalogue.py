@@ -181,3 +181,11 @@ def test_combined_levels_are_in_both_masks_primary_first(tiny: ActionCatalogue) 
     assert tiny.access_levels("other:TagIt") == ("Tagging", "Write")
     assert tiny.names_of(tiny.level_mask("Write")) == ["other:TagIt", "svc-extra:Zap", "svc:Write"]
     assert tiny.names_of(tiny.wildcard_only_mask) == ["svc:Read"]
+
+
+def test_names_of_can_stop_after_the_first_few() -> None:
+    catalogue = default_catalogue()
+    bits = catalogue.expand("s3:*")
+    assert catalogue.names_of(bits, limit=3) == catalogue.names_of(bits)[:3]
+    assert catalogue.names_of(bits, limit=1000) == catalogue.names_of(bits)
+    assert catalogue.names_of(0, limit=3) == []

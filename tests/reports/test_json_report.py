@@ -270,8 +270,18 @@ def test_golden_document(make_finding):
         ],
         "issues": [{"source": "aws-iam", "problem": "throttled", "severity": "warning", "subject_uid": None}],
     }
-    # Compared as text, so key order and layout are part of the contract too.
-    assert JsonReporter().render(data) == json.dumps(expected, indent=2, ensure_ascii=False) + "\n"
+    rendered = JsonReporter().render(data)
+    assert json.loads(rendered) == expected
+    # Key order is part of the contract too (dict equality ignores it).
+    assert list(json.loads(rendered)) == list(expected)
+    assert list(json.loads(rendered)["findings"][0]) == list(expected["findings"][0])
+
+
+def test_layout_puts_each_finding_on_its_own_line(make_report):
+    lines = JsonReporter().render(make_report()).splitlines()
+    finding_lines = [line for line in lines if line.startswith('    {"rule_id"')]
+    assert len(finding_lines) == len(make_report().findings)
+    assert lines[0] == "{" and lines[-1] == "}"
 
 
 def test_nan_and_infinity_in_evidence_are_written_as_null_so_the_output_stays_json(make_report, make_finding):
