@@ -167,7 +167,8 @@ def scan(
 ) -> None:
     """Collect, store and analyse: the whole pipeline."""
     scan_id, status = _collect(state, aws, aws_profile, offline)
-    analyze_scan(state.store(), scan_id, state.settings, state.plugins)
+    if not _analyze(state, scan_id):
+        status = "partial"  # a rule that crashed leaves the analysis incomplete: never a silent pass
     data = load_report_data(state.store(), scan_id)
     print_summary(data, err)
     if output_dir:
@@ -200,10 +201,17 @@ def analyze_command(state: State, scan_id: int | None) -> None:
         chosen = scan_id or views.latest_scan_id(conn)
     if chosen is None:
         raise UsageError(f"{store.location}: no scan to analyse; run `agentiam collect` first")
-    result = analyze_scan(store, chosen, state.settings, state.plugins)
-    for error in result.rule_errors:
-        err.print(f"[red]{error}[/]", highlight=False)
+    complete = _analyze(state, chosen)
     print_summary(load_report_data(store, chosen), err)
+    sys.exit(exit_code(None, "complete" if complete else "partial", allow_partial=False))
+
+
+def _analyze(state: State, scan_id: int) -> bool:
+    """Run the rules; report any that crashed. True when every rule ran."""
+    result = analyze_scan(state.store(), scan_id, state.settings, state.plugins)
+    for error in result.rule_errors:
+        err.print(f"[red]error:[/] {error}", highlight=False)
+    return not result.rule_errors
 
 
 # -- report / gate -----------------------------------------------------------------------------------------------
@@ -497,7 +505,8 @@ def demo(ctx: click.Context, output_dir: str) -> None:
     estate = files("agentiam.demo") / "estate"
     exports = sorted(str(p) for p in estate.iterdir() if p.name.endswith(".json"))  # type: ignore[attr-defined]
     scan_id, status = _collect(state, False, None, tuple(exports))
-    analyze_scan(state.store(), scan_id, state.settings, state.plugins)
+    if not _analyze(state, scan_id):
+        status = "partial"
     data = load_report_data(state.store(), scan_id)
     print_summary(data, err)
     err.print(f"\nwrote {db_path}", highlight=False)

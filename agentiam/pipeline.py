@@ -117,7 +117,7 @@ def _collect_scope(
     except Exception as exc:  # a collector bug fails its scope like an API error would, never the scan
         error = str(exc) if isinstance(exc, CollectorError) else f"internal error: {type(exc).__name__}: {exc}"
         if not isinstance(exc, CollectorError):
-            log.exception("collector %s failed on %s", collector.name, scope.key)
+            log.debug("collector %s failed on %s", collector.name, scope.key, exc_info=True)
         store.fail_collector_run(run_id, error, api_calls=ctx.stats.api_calls, throttled=ctx.stats.throttled)
         return f"{collector.name} {scope.label or scope.key}: {error}"
     store.complete_collector_run(scan_id, run_id, records, api_calls=ctx.stats.api_calls, throttled=ctx.stats.throttled)

@@ -79,7 +79,7 @@ def evaluate(ctx: AnalysisContext, rules: Iterable[Rule], settings: Settings) ->
         try:
             hits = list(rule.check(ctx, params))
         except Exception as exc:  # one broken rule must not cost the user every other finding
-            log.exception("rule %s failed", rule.id)
+            log.debug("rule %s failed", rule.id, exc_info=True)  # the traceback is for -vv; the user gets the error
             errors.append(f"rule {rule.id} failed: {type(exc).__name__}: {exc}")
             continue
         for hit in hits:

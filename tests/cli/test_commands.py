@@ -193,3 +193,19 @@ def test_hostile_names_and_tags_stay_inert_end_to_end(run: Cli, tmp_path: Path) 
     assert '"onmouseover=alert(1)' not in page
     rows = list(csv.reader(io.StringIO((tmp_path / "out" / "findings.csv").read_text())))
     assert all(not cell.lstrip().startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+
+
+def test_a_rule_that_crashes_is_reported_and_the_scan_is_not_a_silent_pass(
+    run: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentiam.findings.rules import aws_iam
+
+    def broken(*_: Any) -> bool:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(aws_iam, "admin_equivalence", broken)
+    result = run("scan", "--offline", run.export([role("admin", [ADMIN])]))
+    assert result.exit_code == 3
+    assert "rule AWS-IAM-001 failed: RuntimeError: boom" in result.stderr
+    # The other rules still ran.
+    assert "AWS-IAM-003" in run("rules", "list").stdout

@@ -501,6 +501,12 @@ class EffectivePermissions:
             self._allowed[flags] = bits
         return bits
 
+    def boundary_mask(self, *, unconditional_only: bool = False, all_resources_only: bool = False) -> int:
+        """What the permission boundary lets through under the same flags as `allowed`; everything if none."""
+        if self._boundary_masks is None:
+            return self.catalogue.all_mask
+        return self._boundary_masks[(unconditional_only, all_resources_only)]
+
     def allows(self, action: str, *, unconditional_only: bool = False, all_resources_only: bool = False) -> bool:
         """Whether ``action`` is allowed; an action the catalogue does not know is evaluated literally."""
         i = self.catalogue.index(action)

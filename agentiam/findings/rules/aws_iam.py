@@ -80,13 +80,17 @@ def _split_by_condition(principal: AwsPrincipal, mask: int, *, all_resources: bo
     A Deny on a few specific resources does not take an action off the "all resources" list here: an identity that
     may terminate every instance but one is still the finding.
     """
+    permissions = principal.permissions
     unconditional = conditional = 0
-    for grant in principal.permissions.grants:
+    for grant in permissions.grants:
         if all_resources and not grant.all_resources:
             continue
         conditional |= grant.actions
         if not grant.conditional:
             unconditional |= grant.actions & ~grant.maybe_denied
+    # A boundary that allows an action only on some resources (or only under a condition) caps the grant too.
+    conditional &= permissions.boundary_mask(all_resources_only=all_resources)
+    unconditional &= permissions.boundary_mask(unconditional_only=True, all_resources_only=all_resources)
     if unconditional & mask:
         return unconditional & mask, False
     return conditional & mask, True
