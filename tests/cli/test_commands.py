@@ -209,3 +209,25 @@ def test_a_rule_that_crashes_is_reported_and_the_scan_is_not_a_silent_pass(
     assert "rule AWS-IAM-001 failed: RuntimeError: boom" in result.stderr
     # The other rules still ran.
     assert "AWS-IAM-003" in run("rules", "list").stdout
+
+
+def test_an_unreachable_aws_endpoint_fails_the_scope_and_keeps_earlier_scans(
+    run: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    assert run("scan", "--offline", run.export([role("admin", [ADMIN])])).exit_code == 0
+    with socket.socket() as probe:  # a port on loopback that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed}")
+    config = tmp_path / "agentiam.toml"
+    config.write_text("[aws]\nmax_attempts = 2\n")
+    result = CliRunner().invoke(cli, ["--db", run.db, "--config", str(config), "scan", "--aws"])
+    assert result.exit_code == 3
+    assert "Traceback" not in result.stderr
+    assert "sts:GetCallerIdentity" in result.stderr and "Could not connect" in result.stderr
+    scans = json.loads(run("db", "info").stdout)
+    assert scans["rows"]["scan"] == 2 and scans["last_scan"]["status"] == "failed"
+    first = json.loads(run("report", "--format", "json", "--scan", "1").stdout)
+    assert [f["rule_id"] for f in first["findings"]] == ["AWS-IAM-001"]
