@@ -28,7 +28,7 @@ from agentiam.inventory import views
 from agentiam.inventory.store import Store
 from agentiam.pipeline import ScanRequest, analyze_scan, collect
 from agentiam.plugins import Plugins, installed_plugins
-from agentiam.reports.base import write_report
+from agentiam.reports.base import write_report, write_reports
 from agentiam.reports.console import print_summary
 from agentiam.reports.gate import evaluate_gate, exit_code
 from agentiam.reports.loader import load_report_data, resolve_scan_id
@@ -473,12 +473,7 @@ def db_upgrade(state: State) -> None:
 
 def _write_reports(state: State, data: ReportData, folder: Path) -> list[Path]:
     """Every installed reporter's file, under its default name."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for reporter in state.plugins.reporters.values():
-        path = folder / reporter.filename
-        write_report(reporter, data, path)
-        written.append(path)
+    written = write_reports(list(state.plugins.reporters.values()), data, folder)
     err.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
     return written
 
