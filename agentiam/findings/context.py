@@ -64,6 +64,9 @@ class AnalysisContext:
                 "bindings": views.bindings(conn, self.scan_id),
                 "grants": grants,
                 "runs": views.collector_runs(conn, self.scan_id),
+                "trusts": views.trusts(conn, self.scan_id),
+                "usage": views.usage(conn, self.scan_id),
+                "credentials": views.credentials(conn, self.scan_id),
                 "documents": views.policy_documents(conn, grants["policy_hash"]),  # type: ignore[dict-item]
             }
 
@@ -76,8 +79,25 @@ class AnalysisContext:
         return self._tables["workloads"]
 
     @property
+    def bindings(self) -> pd.DataFrame:
+        return self._tables["bindings"]
+
+    @property
     def collector_runs(self) -> pd.DataFrame:
         return self._tables["runs"]
+
+    @property
+    def trusts(self) -> pd.DataFrame:
+        """Who can become each identity: one row per (identity, trust statement, principal)."""
+        return self._tables["trusts"]
+
+    @property
+    def usage(self) -> pd.DataFrame:
+        return self._tables["usage"]
+
+    @property
+    def credentials(self) -> pd.DataFrame:
+        return self._tables["credentials"]
 
     @cached_property
     def catalogue(self) -> ActionCatalogue:
