@@ -108,18 +108,22 @@ def authorization_details(
     }
 
 
-Scanner = Callable[[dict[str, Any]], ReportData]
+Scanner = Callable[..., ReportData]
 
 
 @pytest.fixture
 def scan_document(tmp_path: Path, settings: Settings, plugins: Plugins) -> Scanner:
     """Run the real pipeline on an authorization-details document; return what the reports would render."""
 
-    def run(document: dict[str, Any]) -> ReportData:
-        path = tmp_path / f"authz-{len(list(tmp_path.glob('authz-*')))}.json"
-        path.write_text(json.dumps(document))
+    def run(document: dict[str, Any], *more_exports: Any) -> ReportData:
+        """`more_exports`: other export documents (any format agentiam reads) imported in the same scan."""
+        paths = []
+        for export in (document, *more_exports):
+            path = tmp_path / f"export-{len(list(tmp_path.glob('export-*')))}.json"
+            path.write_text(json.dumps(export))
+            paths.append(path)
         store = Store.open(settings.db)
-        outcome = collect(store, settings, ScanRequest(offline=[path]), plugins)
+        outcome = collect(store, settings, ScanRequest(offline=paths), plugins)
         analyze_scan(store, outcome.scan_id, settings, plugins)
         return load_report_data(store, outcome.scan_id)
 

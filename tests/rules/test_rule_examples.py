@@ -1,12 +1,23 @@
 """Every rule has passing and failing examples (tests/rules/examples/<RULE>/{pass,fail}/*.json), the Checkov way.
 
-Each example is one role's policies (plus optional boundary and tags). It goes through the real pipeline: offline
-import of an authorization-details document, the store, the permission engine and the rules.
+Each example is one role, `example-role`, and what surrounds it. It goes through the real pipeline: offline import,
+the store, the permission engine and the rules. Keys of an example:
+
+- `description` (required) and `policies` (required): the role's inline policy documents;
+- `boundary`: a permission-boundary document; `tags`: the role's tags;
+- `trust`: the role's trust policy document (default: trusted by lambda.amazonaws.com);
+- `path`, `created_days_ago`, `last_used_days_ago`: the role's path, age and last use, relative to today;
+- `other_roles`: more roles in the account, each `{"name", "policies", ...}` with the same optional keys;
+- `users`, `groups`, `managed_policies`: raw UserDetailList / GroupDetailList / Policies entries;
+- `exports`: further export documents imported in the same scan (for example `aws lambda list-functions`);
+- `subject`: the identity or workload name the expectation is about (default `example-role`);
+- `expect` (fail examples): `severity`, `message` (a substring), `conditional`.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +35,38 @@ def _examples(outcome: str) -> list[Any]:
     ]
 
 
-def _document_for(example: dict[str, Any]) -> dict[str, Any]:
-    policies = []
+def _days_ago(days: int) -> str:
+    return (datetime.now(UTC) - timedelta(days=days)).isoformat()
+
+
+def _role_for(name: str, spec: dict[str, Any], policies: list[dict[str, Any]]) -> dict[str, Any]:
     boundary_arn = None
-    if "boundary" in example:
-        boundary = managed_policy("example-boundary", example["boundary"])
+    if "boundary" in spec:
+        boundary = managed_policy(f"{name}-boundary", spec["boundary"])
         policies.append(boundary)
         boundary_arn = boundary["Arn"]
-    subject = role("example-role", example["policies"], tags=example.get("tags"), boundary=boundary_arn)
-    return authorization_details([subject], policies)
+    entry = role(name, spec.get("policies", []), tags=spec.get("tags"), boundary=boundary_arn)
+    if "trust" in spec:
+        entry["AssumeRolePolicyDocument"] = spec["trust"]
+    if "path" in spec:
+        entry["Path"] = spec["path"]
+        entry["Arn"] = entry["Arn"].replace(f"role/{name}", f"role{spec['path']}{name}")
+    if "created_days_ago" in spec:
+        entry["CreateDate"] = _days_ago(spec["created_days_ago"])
+    if "last_used_days_ago" in spec:
+        entry["RoleLastUsed"] = {"LastUsedDate": _days_ago(spec["last_used_days_ago"]), "Region": "us-east-1"}
+    return entry
+
+
+def _document_for(example: dict[str, Any]) -> dict[str, Any]:
+    policies = list(example.get("managed_policies", []))
+    roles = [_role_for("example-role", example, policies)]
+    roles += [_role_for(other["name"], other, policies) for other in example.get("other_roles", [])]
+    return authorization_details(roles, policies, users=example.get("users"), groups=example.get("groups"))
+
+
+def _scan(example: dict[str, Any], scan_document: Scanner) -> Any:
+    return scan_document(_document_for(example), *example.get("exports", []))
 
 
 def test_every_rule_has_passing_and_failing_examples(plugins: Any) -> None:
@@ -43,8 +77,9 @@ def test_every_rule_has_passing_and_failing_examples(plugins: Any) -> None:
 
 @pytest.mark.parametrize(("rule_id", "example"), _examples("fail"))
 def test_failing_example_is_reported(rule_id: str, example: dict[str, Any], scan_document: Scanner) -> None:
-    report = scan_document(_document_for(example))
-    hits = [f for f in report.findings if f.rule_id == rule_id and f.subject_name == "example-role"]
+    report = _scan(example, scan_document)
+    subject = example.get("subject", "example-role")
+    hits = [f for f in report.findings if f.rule_id == rule_id and f.subject_name == subject]
     assert hits, f"{example['description']}: expected {rule_id}"
     expect = example.get("expect", {})
     if "severity" in expect:
@@ -59,8 +94,9 @@ def test_failing_example_is_reported(rule_id: str, example: dict[str, Any], scan
 
 @pytest.mark.parametrize(("rule_id", "example"), _examples("pass"))
 def test_passing_example_is_not_reported(rule_id: str, example: dict[str, Any], scan_document: Scanner) -> None:
-    report = scan_document(_document_for(example))
-    hits = [f for f in report.findings if f.rule_id == rule_id]
+    report = _scan(example, scan_document)
+    subject = example.get("subject", "example-role")
+    hits = [f for f in report.findings if f.rule_id == rule_id and f.subject_name == subject]
     assert not hits, f"{example['description']}: unexpected {[h.message for h in hits]}"
 
 
