@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from agentiam.errors import UsageError
 
@@ -32,6 +32,13 @@ class AwsSettings(_Section):
     profile: str | None = None
     regions: list[str] = Field(default_factory=lambda: ["us-east-1"])
     max_attempts: int = Field(10, ge=1, le=30)
+    # Many accounts: a list here, or --aws-org; each is reached by assuming `assume_role` in it.
+    accounts: list[Annotated[str, StringConstraints(pattern=r"^\d{12}$")]] = Field(default_factory=list)
+    organization: bool = False
+    assume_role: str = "AgentiamReadOnly"
+    external_id: str | None = None
+    assume_role_in_own_account: bool = False  # the credentials' own account is read directly by default
+    max_concurrency: int = Field(4, ge=1, le=32)
     agent_trusted_services: list[str] = Field(
         default_factory=lambda: ["bedrock.amazonaws.com", "bedrock-agentcore.amazonaws.com"]
     )
