@@ -6,21 +6,24 @@ error, 3 the scan was partial (unless --allow-partial).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
 from agentiam import __version__
-from agentiam.config import Settings, load_settings
+from agentiam.config import AwsSettings, Settings, load_settings
 from agentiam.errors import AgentiamError, UsageError
 from agentiam.findings.registry import SEVERITIES
 from agentiam.findings.rule_docs import render_markdown
@@ -111,39 +114,87 @@ def cli(ctx: click.Context, db: str | None, config_file: str | None, verbose: in
 # -- scan / collect / analyze ------------------------------------------------------------------------------------
 
 
-def _scan_request(state: State, aws: bool, aws_profile: str | None, offline: tuple[str, ...]) -> ScanRequest:
-    request = ScanRequest(offline=[Path(p) for p in offline])
-    if aws or aws_profile:
+@dataclass(frozen=True)
+class CollectionFlags:
+    """What to collect, as the user said it on the command line."""
+
+    offline: tuple[str, ...] = ()
+    aws: bool = False
+    aws_profile: str | None = None
+    aws_org: bool = False
+    aws_account: tuple[str, ...] = ()
+    aws_assume_role: str | None = None
+    aws_external_id: str | None = None
+
+    @property
+    def wants_aws(self) -> bool:
+        return self.aws or bool(self.aws_profile or self.aws_org or self.aws_account)
+
+    def aws_overrides(self) -> dict[str, Any]:
+        given = {
+            "profile": self.aws_profile,
+            "accounts": list(self.aws_account) or None,
+            "assume_role": self.aws_assume_role,
+            "external_id": self.aws_external_id,
+        }
+        return {key: value for key, value in given.items() if value}
+
+
+_COLLECTION_OPTIONS = (
+    click.option("--aws", is_flag=True, help="Collect the AWS account of the standard boto3 credential chain."),
+    click.option("--aws-profile", help="Named AWS profile (implies --aws)."),
+    click.option("--aws-org", is_flag=True, help="Every active account of the AWS Organization (implies --aws)."),
+    click.option("--aws-account", multiple=True, metavar="ID", help="An AWS account to scan (repeatable)."),
+    click.option("--aws-assume-role", metavar="NAME", help="Role assumed in each account. [default: AgentiamReadOnly]"),
+    click.option("--aws-external-id", metavar="ID", help="ExternalId for the assumed role."),
+    click.option(
+        "--offline",
+        multiple=True,
+        type=click.Path(dir_okay=False),
+        help="An export file to import (format detected from the content). Repeatable.",
+    ),
+)
+
+
+def collection_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the collection flags; the command receives them as one `collection: CollectionFlags`."""
+
+    @functools.wraps(command)
+    def with_flags(*args: Any, **kwargs: Any) -> Any:
+        flags = CollectionFlags(**{name: kwargs.pop(name) for name in CollectionFlags.__dataclass_fields__})
+        return command(*args, collection=flags, **kwargs)
+
+    for option in reversed(_COLLECTION_OPTIONS):
+        with_flags = option(with_flags)
+    return with_flags
+
+
+def _scan_request(state: State, flags: CollectionFlags) -> ScanRequest:
+    request = ScanRequest(offline=[Path(p) for p in flags.offline], aws_organization=flags.aws_org)
+    if flags.wants_aws:
         from agentiam.collectors.aws.session import make_session
 
-        if aws_profile:
-            state.settings.aws.profile = aws_profile
+        state.settings.aws = _validated(AwsSettings, {**state.settings.aws.model_dump(), **flags.aws_overrides()})
         aws_settings = state.settings.aws
         make_session(aws_settings)  # an unknown profile is a usage error, before a scan is started
         request.aws_session_factory = lambda: make_session(aws_settings)
     return request
 
 
-def _collect(state: State, aws: bool, aws_profile: str | None, offline: tuple[str, ...]) -> tuple[int, str]:
-    request = _scan_request(state, aws, aws_profile, offline)
+def _validated(model: type[AwsSettings], values: dict[str, Any]) -> AwsSettings:
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise UsageError(f"invalid AWS option: {problems}") from None
+
+
+def _collect(state: State, flags: CollectionFlags) -> tuple[int, str]:
+    request = _scan_request(state, flags)
     outcome = collect(state.store(), state.settings, request, state.plugins)
     for failure in outcome.failures:
         err.print(f"[red]collection failed:[/] {failure}", highlight=False)
     return outcome.scan_id, outcome.status
-
-
-def collection_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    command = click.option(
-        "--offline",
-        multiple=True,
-        type=click.Path(dir_okay=False),
-        help="An export file to import (format detected from the content). Repeatable.",
-    )(command)
-    command = click.option("--aws-profile", help="Named AWS profile (implies --aws).")(command)
-    command = click.option(
-        "--aws", is_flag=True, help="Collect the AWS account of the standard boto3 credential chain."
-    )(command)
-    return command
 
 
 @cli.command()
@@ -158,15 +209,13 @@ def collection_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @pass_state
 def scan(
     state: State,
-    aws: bool,
-    aws_profile: str | None,
-    offline: tuple[str, ...],
+    collection: CollectionFlags,
     fail_on: str | None,
     allow_partial: bool,
     output_dir: str | None,
 ) -> None:
     """Collect, store and analyse: the whole pipeline."""
-    scan_id, status = _collect(state, aws, aws_profile, offline)
+    scan_id, status = _collect(state, collection)
     if not _analyze(state, scan_id):
         status = "partial"  # a rule that crashed leaves the analysis incomplete: never a silent pass
     data = load_report_data(state.store(), scan_id)
@@ -182,11 +231,9 @@ def scan(
 @collection_options
 @click.option("--allow-partial", is_flag=True, help="Exit 0 rather than 3 when a collector scope failed.")
 @pass_state
-def collect_command(
-    state: State, aws: bool, aws_profile: str | None, offline: tuple[str, ...], allow_partial: bool
-) -> None:
+def collect_command(state: State, collection: CollectionFlags, allow_partial: bool) -> None:
     """Collect and store only (analyse later with `agentiam analyze`)."""
-    scan_id, status = _collect(state, aws, aws_profile, offline)
+    scan_id, status = _collect(state, collection)
     err.print(f"scan {scan_id}: {status}")
     sys.exit(exit_code(None, status, allow_partial))
 
@@ -499,7 +546,7 @@ def demo(ctx: click.Context, output_dir: str) -> None:
     state.settings.db = str(db_path)
     estate = files("agentiam.demo") / "estate"
     exports = sorted(str(p) for p in estate.iterdir() if p.name.endswith(".json"))  # type: ignore[attr-defined]
-    scan_id, status = _collect(state, False, None, tuple(exports))
+    scan_id, status = _collect(state, CollectionFlags(offline=tuple(exports)))
     if not _analyze(state, scan_id):
         status = "partial"
     data = load_report_data(state.store(), scan_id)

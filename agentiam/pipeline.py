@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agentiam import __version__
-from agentiam.collectors.base import CallStats, CollectContext, Scope
+from agentiam.collectors.base import CollectContext, Scope
 from agentiam.config import Settings
 from agentiam.errors import CollectorError, InputFormatError, UsageError
 from agentiam.findings.engine import AnalysisResult, analyze
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 class ScanRequest:
     offline: list[Path] = field(default_factory=list)
     aws_session_factory: Callable[[], Any] | None = None
+    aws_organization: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,33 +86,29 @@ def _collect_offline(store: Store, scan_id: int, item: OfflineInput, settings: S
     return None
 
 
-def _collect_live(store: Store, scan_id: int, collector: Any, ctx: CollectContext) -> list[str]:
+def _collect_live(store: Store, scan_id: int, collectors: list[Any], ctx: CollectContext) -> list[str]:
+    """Every (collector, scope), several at a time: accounts and regions are independent and mostly wait on I/O."""
+    jobs: list[tuple[Any, Scope, CollectContext]] = []
     failures = []
-    try:
-        scopes = collector.scopes(ctx)
-    except CollectorError as exc:
-        run_id = store.begin_collector_run(scan_id, collector.name, collector.provider, "unknown", "live")
-        store.fail_collector_run(run_id, str(exc), api_calls=ctx.stats.api_calls, throttled=ctx.stats.throttled)
-        return [f"{collector.name}: {exc}"]
-    discovery = ctx.stats  # the calls that found the scopes are booked on the first scope's run
-    for scope in scopes:
-        failure = _collect_scope(store, scan_id, collector, ctx.settings, ctx.aws_session_factory, scope, discovery)
-        discovery = CallStats()
-        if failure:
-            failures.append(failure)
+    for collector in collectors:
+        try:
+            scopes = collector.scopes(ctx)
+        except CollectorError as exc:
+            run_id = store.begin_collector_run(scan_id, collector.name, collector.provider, "unknown", "live")
+            store.fail_collector_run(run_id, str(exc), api_calls=ctx.stats.api_calls, throttled=ctx.stats.throttled)
+            failures.append(f"{collector.name}: {exc}")
+            continue
+        for position, scope in enumerate(scopes):
+            # The calls that found the scopes are booked on the collector's first scope.
+            jobs.append((collector, scope, ctx if position == 0 else ctx.for_scope()))
+        ctx = ctx.for_scope()
+    with ThreadPoolExecutor(max_workers=ctx.settings.aws.max_concurrency, thread_name_prefix="collect") as pool:
+        results = pool.map(lambda job: _collect_scope(store, scan_id, *job), jobs)
+        failures.extend(failure for failure in results if failure)
     return failures
 
 
-def _collect_scope(
-    store: Store,
-    scan_id: int,
-    collector: Any,
-    settings: Settings,
-    session_factory: Any,
-    scope: Scope,
-    stats: CallStats,
-) -> str | None:
-    ctx = CollectContext(settings=settings, aws_session_factory=session_factory, stats=stats)
+def _collect_scope(store: Store, scan_id: int, collector: Any, scope: Scope, ctx: CollectContext) -> str | None:
     run_id = store.begin_collector_run(scan_id, collector.name, collector.provider, scope.key, "live")
     try:
         records = list(collector.collect(ctx, scope))
@@ -127,7 +125,9 @@ def _collect_scope(
 def collect(store: Store, settings: Settings, request: ScanRequest, plugins: Plugins) -> CollectOutcome:
     """Collect everything the request names into a new scan. Bad offline files are refused before anything starts."""
     inputs = [read_offline(path, plugins) for path in request.offline]
-    live_ctx = CollectContext(settings=settings, aws_session_factory=request.aws_session_factory)
+    live_ctx = CollectContext(
+        settings=settings, aws_session_factory=request.aws_session_factory, aws_organization=request.aws_organization
+    )
     live = [c for c in plugins.collectors.values() if c.live_requested(live_ctx)]
     if not inputs and not live:
         raise UsageError("nothing to scan: give --aws for a live AWS account, or --offline FILE")
@@ -137,8 +137,8 @@ def collect(store: Store, settings: Settings, request: ScanRequest, plugins: Plu
         failure = _collect_offline(store, scan_id, item, settings)
         if failure:
             failures.append(failure)
-    for collector in live:
-        failures.extend(_collect_live(store, scan_id, collector, live_ctx))
+    if live:
+        failures.extend(_collect_live(store, scan_id, live, live_ctx))
     status = store.finish_scan(scan_id)
     return CollectOutcome(scan_id, status, failures)
 

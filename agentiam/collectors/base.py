@@ -7,12 +7,17 @@ context, so tests hand in sessions that talk to moto or a fake server.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from agentiam.config import Settings
+from agentiam.errors import CollectorError
 from agentiam.inventory.records import AnyRecord
+
+if TYPE_CHECKING:
+    from agentiam.collectors.aws.accounts import AwsAccount
 
 
 @dataclass
@@ -32,11 +37,46 @@ class Scope:
 
 
 @dataclass
+class _Shared:
+    """What every scope of one scan shares: discovered accounts, resolved once."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    aws_accounts: list[AwsAccount] | None = None
+
+
+@dataclass
 class CollectContext:
     settings: Settings
     # Provider clients are made by factories that tests replace; there are no module-level clients.
     aws_session_factory: Callable[[], Any] | None = None
     stats: CallStats = field(default_factory=CallStats)
+    aws_organization: bool = False  # --aws-org: scan every account of the Organization
+    shared: _Shared = field(default_factory=_Shared)
+
+    def for_scope(self) -> CollectContext:
+        """The same context with its own call counters, for one scope's run."""
+        return replace(self, stats=CallStats())
+
+    def aws_accounts(self) -> list[AwsAccount]:
+        """The AWS accounts this scan covers, resolved once for all AWS collectors (raises CollectorError)."""
+        from agentiam.collectors.aws.accounts import resolve_accounts
+
+        assert self.aws_session_factory is not None
+        with self.shared.lock:
+            if self.shared.aws_accounts is None:
+                self.shared.aws_accounts = resolve_accounts(
+                    self.aws_session_factory, self.settings.aws, self.stats, organization=self.aws_organization
+                )
+            return self.shared.aws_accounts
+
+    def aws_session(self, account_id: str) -> Any:
+        """A session in one account; an account that could not be reached fails its scope with the reason."""
+        for account in self.aws_accounts():
+            if account.id == account_id:
+                if account.session_factory is None:
+                    raise CollectorError(account.error or f"account {account_id} could not be reached")
+                return account.session_factory()
+        raise CollectorError(f"account {account_id} is not among the scanned accounts")
 
 
 @dataclass(frozen=True)

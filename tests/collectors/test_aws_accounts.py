@@ -3,6 +3,7 @@ reached by assuming the read-only role (with ExternalId); an account that refuse
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,18 +69,8 @@ def test_the_role_name_and_external_id_are_sent_with_the_assume_role_call(organi
 
 def test_an_account_that_denies_the_assume_role_fails_alone(organization: list[str]) -> None:
     denied = organization[1]
-
-    def deny(request: Any, **_: Any) -> AWSResponse | None:
-        if denied in (request.body.decode() if isinstance(request.body, bytes) else str(request.body)):
-            body = (
-                b"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
-                b"<Message>not authorized to perform sts:AssumeRole</Message></Error></ErrorResponse>"
-            )
-            return AWSResponse(request.url, 403, {}, _Raw(body))
-        return None
-
     session = boto3.Session()
-    session.events.register("before-send.sts.AssumeRole", deny)
+    session.events.register("before-send.sts.AssumeRole", _deny_assume_role_into(denied))
     settings = AwsSettings(accounts=organization)
     accounts = resolve_accounts(lambda: session, settings, CallStats(), organization=False)
     by_id = {a.id: a for a in accounts}
@@ -93,6 +84,22 @@ def test_account_ids_in_settings_are_validated() -> None:
         AwsSettings(accounts=["not-an-account"])
 
 
+def _deny_assume_role_into(account: str) -> Any:
+    """A before-send hook: STS answers AccessDenied to AssumeRole into `account`, as its role's trust would."""
+
+    def deny(request: Any, **_: Any) -> AWSResponse | None:
+        body = request.body.decode() if isinstance(request.body, bytes) else str(request.body)
+        if account not in body:
+            return None
+        error = (
+            b"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+            b"<Message>not authorized to perform sts:AssumeRole</Message></Error></ErrorResponse>"
+        )
+        return AWSResponse(request.url, 403, {}, _Raw(error))
+
+    return deny
+
+
 class _Raw:
     """The minimal raw-body object botocore reads an injected response from."""
 
@@ -101,3 +108,51 @@ class _Raw:
 
     def stream(self, **_: Any) -> Iterator[bytes]:
         yield self._body
+
+
+def test_a_multi_account_scan_collects_each_account_and_fails_only_the_one_that_denies(
+    organization: list[str], tmp_path: Any
+) -> None:
+    from agentiam.config import load_settings
+    from agentiam.inventory import views
+    from agentiam.inventory.store import Store
+    from agentiam.pipeline import ScanRequest, collect
+    from agentiam.plugins import load_plugins
+
+    reachable, denied = organization
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "bedrock.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
+    boto3.client("iam", region_name="us-east-1").create_role(RoleName="home-agent", AssumeRolePolicyDocument=trust)
+    other = boto3.client("sts", region_name="us-east-1").assume_role(
+        RoleArn=f"arn:aws:iam::{reachable}:role/OrganizationAccountAccessRole", RoleSessionName="setup"
+    )["Credentials"]
+    boto3.Session(
+        aws_access_key_id=other["AccessKeyId"],
+        aws_secret_access_key=other["SecretAccessKey"],
+        aws_session_token=other["SessionToken"],
+    ).client("iam", region_name="us-east-1").create_role(RoleName="prod-agent", AssumeRolePolicyDocument=trust)
+
+    def session_factory() -> boto3.Session:
+        session = boto3.Session()
+        session.events.register("before-send.sts.AssumeRole", _deny_assume_role_into(denied))
+        return session
+
+    settings = load_settings(None, {"db": str(tmp_path / "x.db"), "aws": {"max_attempts": 1}}, environ={})
+    store = Store.open(settings.db)
+    outcome = collect(
+        store, settings, ScanRequest(aws_session_factory=session_factory, aws_organization=True), load_plugins()
+    )
+    assert outcome.status == "partial"
+    with store.read() as conn:
+        runs = views.collector_runs(conn, outcome.scan_id)
+        names = set(views.identities(conn, outcome.scan_id)["name"])
+    iam_runs = runs[runs["collector"] == "aws-iam"].set_index("scope")
+    assert iam_runs.loc[OWN, "status"] == "complete" and iam_runs.loc[reachable, "status"] == "complete"
+    assert iam_runs.loc[denied, "status"] == "failed" and "AccessDenied" in iam_runs.loc[denied, "error"]
+    assert {"home-agent", "prod-agent"} <= names

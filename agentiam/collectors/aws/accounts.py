@@ -30,6 +30,10 @@ class AwsAccount:
     session_factory: Callable[[], Any] | None = None  # None when the account could not be reached
     error: str | None = None
 
+    @property
+    def label(self) -> str:
+        return f"AWS account {self.id}" + (f" ({self.name})" if self.name else "")
+
 
 def get_caller_account(session: Any, settings: AwsSettings, stats: CallStats) -> str:
     return str(client(session, "sts", settings, stats).get_caller_identity()["Account"])

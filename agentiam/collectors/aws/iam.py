@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from agentiam.collectors.aws.session import client, describe_error, make_session
-from agentiam.collectors.base import CallStats, CollectContext, OfflineImport, Scope
+from agentiam.collectors.base import CollectContext, OfflineImport, Scope
 from agentiam.config import ClassificationSettings, Settings
 from agentiam.errors import CollectorError
 from agentiam.inventory.records import (
@@ -59,11 +59,6 @@ def get_access_keys(iam: Any, user_name: str) -> list[dict[str, Any]]:
             last_used = iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"]).get("AccessKeyLastUsed", {})
             keys.append({**key, "LastUsed": last_used})
     return keys
-
-
-def get_account_id(session: Any, settings: Settings, stats: CallStats) -> str:
-    sts = client(session, "sts", settings.aws, stats)
-    return str(sts.get_caller_identity()["Account"])
 
 
 # -- transform ---------------------------------------------------------------------------------------------------
@@ -424,19 +419,15 @@ class AwsIamCollector:
     def live_requested(self, ctx: CollectContext) -> bool:
         return ctx.aws_session_factory is not None
 
-    def _session(self, ctx: CollectContext) -> Any:
-        assert ctx.aws_session_factory is not None
-        return ctx.aws_session_factory()
-
     def scopes(self, ctx: CollectContext) -> list[Scope]:
-        try:
-            account = get_account_id(self._session(ctx), ctx.settings, ctx.stats)
-        except (ClientError, BotoCoreError) as exc:
-            raise CollectorError(describe_error(exc, "sts:GetCallerIdentity")) from None
-        return [Scope(key=account, label=f"AWS account {account}")]
+        """One scope per account: IAM is global, so regions do not matter here."""
+        return [
+            Scope(key=a.id, label=f"AWS account {a.id}" + (f" ({a.name})" if a.name else ""))
+            for a in ctx.aws_accounts()
+        ]
 
     def collect(self, ctx: CollectContext, scope: Scope) -> Iterator[AnyRecord]:
-        iam = client(self._session(ctx), "iam", ctx.settings.aws, ctx.stats)
+        iam = client(ctx.aws_session(scope.key), "iam", ctx.settings.aws, ctx.stats)
         try:
             details = get_authorization_details(iam)
         except (ClientError, BotoCoreError) as exc:
