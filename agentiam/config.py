@@ -25,7 +25,8 @@ class ClassificationSettings(_Section):
     agent_tag_keys: list[str] = Field(default_factory=lambda: ["ai-agent", "agent"])
     # A tag with one of the keys marks an agent unless its value says no.
     agent_tag_false_values: list[str] = Field(default_factory=lambda: ["false", "no", "0", "off", "none", ""])
-    owner_tag_keys: list[str] = Field(default_factory=lambda: ["owner", "team", "contact"])
+    # A team tag groups costs; it names no one accountable, so it is not an owner by default.
+    owner_tag_keys: list[str] = Field(default_factory=lambda: ["owner", "contact"])
 
 
 class AwsSettings(_Section):

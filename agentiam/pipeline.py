@@ -19,6 +19,7 @@ from agentiam.collectors.base import CollectContext, Scope
 from agentiam.config import Settings
 from agentiam.errors import CollectorError, InputFormatError, UsageError
 from agentiam.findings.engine import AnalysisResult, analyze
+from agentiam.inventory import views
 from agentiam.inventory.store import Store
 from agentiam.plugins import Plugins
 
@@ -54,7 +55,7 @@ def read_offline(path: Path, plugins: Plugins) -> OfflineInput:
         raise InputFormatError(str(path), "file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputFormatError(str(path), f"cannot be read as UTF-8 text ({exc})") from None
-    expected = "; ".join(sorted(c.offline_format for c in plugins.collectors.values()))
+    expected = "; ".join(sorted(c.offline_format for c in plugins.collectors.values() if c.offline_format))
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -139,8 +140,29 @@ def collect(store: Store, settings: Settings, request: ScanRequest, plugins: Plu
             failures.append(failure)
     if live:
         failures.extend(_collect_live(store, scan_id, live, live_ctx))
+    link_agents(store, scan_id)
     status = store.finish_scan(scan_id)
     return CollectOutcome(scan_id, status, failures)
+
+
+def link_agents(store: Store, scan_id: int) -> None:
+    """An identity that an agent workload runs as is an agent's identity, whichever collector found each side.
+
+    The workload (a function tagged as an agent, a Bedrock agent) and its role usually come from different
+    collectors, so this can only be settled once the whole scan is collected.
+    """
+    with store.read() as conn:
+        workloads = views.workloads(conn, scan_id)
+        bindings = views.bindings(conn, scan_id)
+    agents = {w.uid: w for w in workloads.itertuples() if w.is_agent}
+    evidence: dict[str, list[dict[str, str]]] = {}
+    for binding in bindings.itertuples():
+        workload = agents.get(binding.workload_uid)
+        if workload is not None:
+            detail = f"{workload.workload_kind} {workload.name} ({binding.mechanism})"
+            evidence.setdefault(binding.identity_uid, []).append({"reason": "runs-agent-workload", "detail": detail})
+    if evidence:
+        store.add_agent_evidence(scan_id, evidence)
 
 
 def analyze_scan(store: Store, scan_id: int, settings: Settings, plugins: Plugins) -> AnalysisResult:

@@ -4,13 +4,15 @@ that runs the real pipeline (offline import -> store -> analyze) on an authoriza
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agentiam.config import Settings, load_settings
+from agentiam.inventory.records import AnyRecord, BindingMechanism, BindingRecord, WorkloadRecord
 from agentiam.inventory.store import Store
 from agentiam.pipeline import ScanRequest, analyze_scan, collect
 from agentiam.plugins import Plugins, load_plugins
@@ -73,7 +75,8 @@ def role(
         "RolePolicyList": [{"PolicyName": f"policy{i}", "PolicyDocument": doc} for i, doc in enumerate(policies)],
         "AttachedManagedPolicies": [],
         "Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()],
-        "RoleLastUsed": {},
+        # In use, so that only the rules a test is about fire; tests of unused roles say so.
+        "RoleLastUsed": {"LastUsedDate": (datetime.now(UTC) - timedelta(days=1)).isoformat(), "Region": "us-east-1"},
     }
     if boundary:
         entry["PermissionsBoundary"] = {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": boundary}
@@ -92,6 +95,22 @@ def managed_policy(name: str, document: Any) -> dict[str, Any]:
         "CreateDate": "2025-01-01T00:00:00+00:00",
         "PolicyVersionList": [{"Document": document, "VersionId": "v1", "IsDefaultVersion": True}],
     }
+
+
+def bound_workload(
+    name: str,
+    identity_uid: str,
+    *,
+    kind: str = "lambda_function",
+    mechanism: BindingMechanism = "lambda_exec_role",
+    is_agent: bool = False,
+) -> list[AnyRecord]:
+    """A workload and its binding to an identity, as the Lambda and agent-runtime collectors record them."""
+    uid = f"aws:arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}"
+    return [
+        WorkloadRecord(uid=uid, provider="aws", workload_kind=kind, name=name, scope=ACCOUNT, is_agent=is_agent),
+        BindingRecord(workload_uid=uid, identity_uid=identity_uid, mechanism=mechanism),
+    ]
 
 
 def authorization_details(
@@ -115,8 +134,10 @@ Scanner = Callable[..., ReportData]
 def scan_document(tmp_path: Path, settings: Settings, plugins: Plugins) -> Scanner:
     """Run the real pipeline on an authorization-details document; return what the reports would render."""
 
-    def run(document: dict[str, Any], *more_exports: Any) -> ReportData:
-        """`more_exports`: other export documents (any format agentiam reads) imported in the same scan."""
+    def run(document: dict[str, Any], *more_exports: Any, records: Sequence[AnyRecord] = ()) -> ReportData:
+        """`more_exports`: other export documents (any format agentiam reads) imported in the same scan.
+        `records`: inventory records no export format carries (access keys, workloads), stored in the same scan as
+        one more collector run, the way a live collector would write them."""
         paths = []
         for export in (document, *more_exports):
             path = tmp_path / f"export-{len(list(tmp_path.glob('export-*')))}.json"
@@ -124,6 +145,9 @@ def scan_document(tmp_path: Path, settings: Settings, plugins: Plugins) -> Scann
             paths.append(path)
         store = Store.open(settings.db)
         outcome = collect(store, settings, ScanRequest(offline=paths), plugins)
+        if records:
+            run_id = store.begin_collector_run(outcome.scan_id, "test-records", "aws", ACCOUNT, "test")
+            store.complete_collector_run(outcome.scan_id, run_id, records)
         analyze_scan(store, outcome.scan_id, settings, plugins)
         return load_report_data(store, outcome.scan_id)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
@@ -98,6 +99,13 @@ class AnalysisContext:
     @property
     def credentials(self) -> pd.DataFrame:
         return self._tables["credentials"]
+
+    @cached_property
+    def as_of(self) -> datetime:
+        """When the scan started: the moment the inventory describes, and the clock for every age rule."""
+        with self.store.read() as conn:
+            scan = views.scan(conn, self.scan_id)
+        return (views.as_utc(scan["started_at"]) if scan else None) or datetime.now(UTC)
 
     @cached_property
     def catalogue(self) -> ActionCatalogue:

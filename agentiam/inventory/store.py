@@ -92,25 +92,31 @@ def _insert_ignoring_duplicates(conn: Connection, table: Table, rows: Sequence[M
 _PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
 
-def _bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+# Dialect spellings of "insert, skipping rows that would break a unique index": (prefix, suffix).
+_SKIP_DUPLICATES = {"sqlite": ("INSERT OR IGNORE", ""), "postgresql": ("INSERT", " ON CONFLICT DO NOTHING")}
+
+
+def _bulk_insert(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *, skip_duplicates: bool = False
+) -> int:
     """executemany straight to the driver, with SQLAlchemy's own per-column bind processing (e.g. datetimes).
 
     Core's per-row parameter compilation costs more than SQLite's insert itself; this keeps the type handling and
-    drops the overhead, for any driver whose paramstyle is positional.
+    drops the overhead, for any driver whose paramstyle is positional. Returns the rows inserted.
     """
     if not rows:
-        return
+        return 0
     dialect = conn.dialect
     placeholder = _PLACEHOLDERS.get(dialect.paramstyle)
     if placeholder is None:  # pragma: no cover - named-parameter drivers take the Core path
-        conn.execute(table.insert(), list(rows))
-        return
+        return conn.execute(table.insert(), list(rows)).rowcount
+    prefix, suffix = _SKIP_DUPLICATES[dialect.name] if skip_duplicates else ("INSERT", "")
     columns = list(rows[0])
     processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
     preparer = dialect.identifier_preparer
     statement = (
-        f"INSERT INTO {preparer.format_table(table)} ({', '.join(preparer.quote(c) for c in columns)}) "
-        f"VALUES ({', '.join([placeholder] * len(columns))})"
+        f"{prefix} INTO {preparer.format_table(table)} ({', '.join(preparer.quote(c) for c in columns)}) "
+        f"VALUES ({', '.join([placeholder] * len(columns))}){suffix}"
     )
     active = [(i, p) for i, p in enumerate(processors) if p is not None]
     extract = itemgetter(*columns)
@@ -124,7 +130,7 @@ def _bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any
                 if record[i] is not None:
                     record[i] = process(record[i])
             values[n] = tuple(record)
-    conn.exec_driver_sql(statement, values)
+    return conn.exec_driver_sql(statement, values).rowcount
 
 
 def _evidence(evidence: Sequence[Any]) -> str:
@@ -382,8 +388,13 @@ class Store:
                 for row in rows:
                     row["scan_id"] = scan_id
                     row["collector_run_id"] = run_id
-                _bulk_insert(conn, _table(model), rows)
-                counts[key] = len(rows)
+                # The same identity or workload may come twice in one scan (an offline file beside a live
+                # collection, two overlapping exports): the first one stands, the scan goes on.
+                unique = model in (schema.Identity, schema.Workload)
+                inserted = _bulk_insert(conn, _table(model), rows, skip_duplicates=unique)
+                counts[key] = inserted
+                if inserted < len(rows):
+                    counts[f"{key}_already_collected"] = len(rows) - inserted
             errors = [r for r in grouped.get(IssueRecord, []) if r.severity == "error"]  # type: ignore[attr-defined]
             status, error = "complete", None
             if errors:
@@ -424,6 +435,24 @@ class Store:
                 throttled=throttled,
             )
         )
+
+    def add_agent_evidence(self, scan_id: int, evidence: Mapping[str, Sequence[Mapping[str, str]]]) -> None:
+        """Mark identities of a scan as agents', appending evidence found after collection (bindings)."""
+        table = _table(schema.Identity)
+        with self.write() as conn:
+            for uid, new in evidence.items():
+                current = conn.execute(
+                    select(table.c.agent_evidence_json).where(table.c.scan_id == scan_id, table.c.uid == uid)
+                ).scalar()
+                if current is None:
+                    continue
+                merged = json.loads(current)
+                merged += [item for item in new if item not in merged]
+                conn.execute(
+                    update(table)
+                    .where(table.c.scan_id == scan_id, table.c.uid == uid)
+                    .values(is_agent=True, agent_evidence_json=_dumps(merged))
+                )
 
     def finish_scan(self, scan_id: int) -> str:
         """Settle the scan's status from its collector runs: complete, partial (some failed) or failed (all)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -52,6 +53,17 @@ def _frame(conn: Connection, statement: Any) -> pd.DataFrame:
         if column in frame.columns:
             frame[column] = pd.to_datetime(frame[column], utc=True, format="mixed")
     return frame
+
+
+def as_utc(value: Any) -> datetime | None:
+    """A timestamp read from the inventory (pandas, the driver, or NaT/None) as an aware UTC datetime, or None."""
+    if value is None or pd.isna(value):  # NaT is an instance of datetime: test it first
+        return None
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _in_scan(model: type, scan_id: int) -> Any:

@@ -75,15 +75,23 @@ def _header(data: ReportData) -> Text:
 
 def _run_lines(runs: list[CollectorRunRow]) -> list[Text]:
     failed = [run for run in runs if run.status != "complete"]
-    lines = [Text.assemble(("Collector runs: ", "bold"), f"{len(runs)}, {len(failed)} failed")]
+    partial = sum(1 for run in failed if run.status == "partial")
+    counted = f"{len(failed) - partial} failed" + (f", {partial} partial" if partial else "")
+    lines = [Text.assemble(("Collector runs: ", "bold"), f"{len(runs)}, {counted}")]
     if failed:
-        lines.append(Text("! The results are incomplete: these scopes failed.", style="bold yellow"))
+        lines.append(
+            Text("! The results are incomplete: these scopes failed or were read in part.", style="bold yellow")
+        )
     # Every failure is listed; complete runs only up to MAX_RUNS, then counted.
     complete = [run for run in runs if run.status == "complete"]
     for run in failed:
         lines.append(
             Text.assemble(
-                "  ", ("failed   ", "bold red"), _run_name(run), ": ", _text(run.error or "no error recorded")
+                "  ",
+                (f"{run.status:<9}", "bold red" if run.status == "failed" else "bold yellow"),
+                _run_name(run),
+                ": ",
+                _text(run.error or "no error recorded"),
             )
         )
     for run in complete[:MAX_RUNS]:

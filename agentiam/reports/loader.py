@@ -4,25 +4,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
-from typing import Any
-
-import pandas as pd
 
 from agentiam import __version__
 from agentiam.errors import UsageError
 from agentiam.inventory import views
 from agentiam.inventory.store import Store
 from agentiam.reports.model import CollectorRunRow, FindingRow, IdentityRow, IssueRow, ReportData, ScanSummary
-
-
-def _when(value: Any) -> datetime | None:
-    if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return None
 
 
 def resolve_scan_id(store: Store, scan_id: int | None) -> int:
@@ -64,8 +51,8 @@ def load_report_data(store: Store, scan_id: int) -> ReportData:
             evidence=f.evidence,
             remediation=f.remediation,
             references=list(f.references),
-            first_seen_at=_when(f.first_seen_at),  # type: ignore[arg-type]
-            last_seen_at=_when(f.last_seen_at),  # type: ignore[arg-type]
+            first_seen_at=views.as_utc(f.first_seen_at),  # type: ignore[arg-type]
+            last_seen_at=views.as_utc(f.last_seen_at),  # type: ignore[arg-type]
         )
         for f in findings.itertuples()
     ]
@@ -91,8 +78,8 @@ def load_report_data(store: Store, scan_id: int) -> ReportData:
             agent_evidence=list(i.agent_evidence),
             owner=i.owner or None,
             tags=dict(i.tags),
-            last_used_at=_when(i.last_used_at),
-            created_at=_when(i.created_at),
+            last_used_at=views.as_utc(i.last_used_at),
+            created_at=views.as_utc(i.created_at),
             finding_counts=dict(open_counts.get(i.uid, {})),
             workloads=runs_as.get(i.uid, []),
         )
@@ -100,8 +87,8 @@ def load_report_data(store: Store, scan_id: int) -> ReportData:
     ]
     summary = ScanSummary(
         id=scan_id,
-        started_at=_when(scan["started_at"]),
-        finished_at=_when(scan["finished_at"]),  # type: ignore[arg-type]
+        started_at=views.as_utc(scan["started_at"]),
+        finished_at=views.as_utc(scan["finished_at"]),  # type: ignore[arg-type]
         status=scan["status"],
         collector_runs=[
             CollectorRunRow(

@@ -184,3 +184,15 @@ def test_two_writers_queue_instead_of_failing(tmp_path: Path) -> None:
         t.join()
     assert errors == []
     assert stores[0].info()["rows"]["scan"] == 20
+
+
+def test_an_identity_collected_twice_in_one_scan_is_kept_once(tmp_path: Path) -> None:
+    store = Store.open(str(tmp_path / "x.db"))
+    scan_id = store.begin_scan("test", {})
+    for source in ("live", "offline.json"):
+        run_id = store.begin_collector_run(scan_id, "aws-iam", "aws", "111122223333", source)
+        counts = store.complete_collector_run(scan_id, run_id, _identities(2))
+    assert counts == {"policies": 0, "identities": 0, "identities_already_collected": 2}
+    assert store.finish_scan(scan_id) == "complete"
+    with store.read() as conn:
+        assert len(views.identities(conn, scan_id)) == 2

@@ -6,10 +6,15 @@ the store, the permission engine and the rules. Keys of an example:
 - `description` (required) and `policies` (required): the role's inline policy documents;
 - `boundary`: a permission-boundary document; `tags`: the role's tags;
 - `trust`: the role's trust policy document (default: trusted by lambda.amazonaws.com);
-- `path`, `created_days_ago`, `last_used_days_ago`: the role's path, age and last use, relative to today;
+- `path`, `created_days_ago`, `last_used_days_ago`: the role's path, age and last use, relative to today (a role is
+  used yesterday unless it says otherwise; `"last_used_days_ago": null` means no recorded use);
 - `other_roles`: more roles in the account, each `{"name", "policies", ...}` with the same optional keys;
 - `users`, `groups`, `managed_policies`: raw UserDetailList / GroupDetailList / Policies entries;
 - `exports`: further export documents imported in the same scan (for example `aws lambda list-functions`);
+- `access_keys`: `{user name: [{"status", "created_days_ago", "last_used_days_ago", "service"}]}`, access keys as
+  the live IAM collector records them (no offline export carries keys); `status` defaults to `Active`;
+- `workloads`: `[{"name", "identity", "kind", "mechanism", "agent"}]`, functions bound to a role or user by name
+  (`kind` defaults to `lambda_function`, `mechanism` to `lambda_exec_role`);
 - `subject`: the identity or workload name the expectation is about (default `example-role`);
 - `expect` (fail examples): `severity`, `message` (a substring), `conditional`.
 """
@@ -23,7 +28,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Scanner, authorization_details, managed_policy, role
+from agentiam.collectors.aws.iam import transform_access_keys
+from agentiam.inventory.records import AnyRecord
+from tests.conftest import Scanner, authorization_details, bound_workload, managed_policy, role
 
 EXAMPLES = Path(__file__).parent / "examples"
 
@@ -54,7 +61,8 @@ def _role_for(name: str, spec: dict[str, Any], policies: list[dict[str, Any]]) -
     if "created_days_ago" in spec:
         entry["CreateDate"] = _days_ago(spec["created_days_ago"])
     if "last_used_days_ago" in spec:
-        entry["RoleLastUsed"] = {"LastUsedDate": _days_ago(spec["last_used_days_ago"]), "Region": "us-east-1"}
+        days = spec["last_used_days_ago"]
+        entry["RoleLastUsed"] = {} if days is None else {"LastUsedDate": _days_ago(days), "Region": "us-east-1"}
     return entry
 
 
@@ -65,8 +73,40 @@ def _document_for(example: dict[str, Any]) -> dict[str, Any]:
     return authorization_details(roles, policies, users=example.get("users"), groups=example.get("groups"))
 
 
+def _access_key(user: str, position: int, spec: dict[str, Any]) -> dict[str, Any]:
+    """One key as the live collector reads it: ListAccessKeys metadata plus GetAccessKeyLastUsed."""
+    last_used: dict[str, Any] = {"ServiceName": spec.get("service", "N/A"), "Region": "us-east-1"}
+    if "last_used_days_ago" in spec:
+        last_used["LastUsedDate"] = _days_ago(spec["last_used_days_ago"])
+    return {
+        "UserName": user,
+        "AccessKeyId": f"AKIA{user.upper()[:10]:X<10}{position:06d}",
+        "Status": spec.get("status", "Active"),
+        "CreateDate": _days_ago(spec.get("created_days_ago", 0)),
+        "LastUsed": last_used,
+    }
+
+
+def _records_for(example: dict[str, Any], document: dict[str, Any]) -> list[AnyRecord]:
+    arns = {u["UserName"]: u["Arn"] for u in document["UserDetailList"]}
+    arns |= {r["RoleName"]: r["Arn"] for r in document["RoleDetailList"]}
+    records: list[AnyRecord] = []
+    for user, keys in example.get("access_keys", {}).items():
+        records += transform_access_keys(arns[user], [_access_key(user, i, k) for i, k in enumerate(keys)])
+    for workload in example.get("workloads", []):
+        records += bound_workload(
+            workload["name"],
+            f"aws:{arns[workload['identity']]}",
+            kind=workload.get("kind", "lambda_function"),
+            mechanism=workload.get("mechanism", "lambda_exec_role"),
+            is_agent=workload.get("agent", False),
+        )
+    return records
+
+
 def _scan(example: dict[str, Any], scan_document: Scanner) -> Any:
-    return scan_document(_document_for(example), *example.get("exports", []))
+    document = _document_for(example)
+    return scan_document(document, *example.get("exports", []), records=_records_for(example, document))
 
 
 def test_every_rule_has_passing_and_failing_examples(plugins: Any) -> None:

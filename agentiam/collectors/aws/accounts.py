@@ -53,13 +53,19 @@ def role_arn(account_id: str, settings: AwsSettings) -> str:
     return f"arn:aws:iam::{account_id}:role/{name}"
 
 
-def assume_role_session(session: Any, account_id: str, settings: AwsSettings, stats: CallStats) -> boto3.Session:
-    """A session in `account_id` through the configured role; its temporary credentials are never stored."""
+def assume_role_sessions(
+    session: Any, account_id: str, settings: AwsSettings, stats: CallStats
+) -> Callable[[], boto3.Session]:
+    """Sessions in `account_id` through the configured role.
+
+    A factory, not a session: boto3 sessions are not thread-safe, and the account's scopes (regions, collectors)
+    run in parallel, so each gets its own. The temporary credentials live in memory only, never in the inventory.
+    """
     parameters: dict[str, Any] = {"RoleArn": role_arn(account_id, settings), "RoleSessionName": SESSION_NAME}
     if settings.external_id:
         parameters["ExternalId"] = settings.external_id
     credentials = client(session, "sts", settings, stats).assume_role(**parameters)["Credentials"]
-    return boto3.Session(
+    return lambda: boto3.Session(
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
@@ -89,10 +95,10 @@ def resolve_accounts(
             accounts.append(AwsAccount(account_id, name, session_factory=session_factory))
             continue
         try:
-            assumed = assume_role_session(base, account_id, settings, stats)
+            sessions = assume_role_sessions(base, account_id, settings, stats)
         except (ClientError, BotoCoreError) as exc:
             error = describe_error(exc, f"sts:AssumeRole {role_arn(account_id, settings)}")
             accounts.append(AwsAccount(account_id, name, error=error))
             continue
-        accounts.append(AwsAccount(account_id, name, session_factory=lambda assumed=assumed: assumed))
+        accounts.append(AwsAccount(account_id, name, session_factory=sessions))
     return accounts

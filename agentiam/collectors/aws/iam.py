@@ -14,14 +14,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from agentiam.collectors.aws.classify import classify_agent, owner_from_tags
 from agentiam.collectors.aws.session import client, describe_error, make_session
 from agentiam.collectors.base import CollectContext, OfflineImport, Scope
-from agentiam.config import ClassificationSettings, Settings
+from agentiam.config import Settings
 from agentiam.errors import CollectorError
 from agentiam.inventory.records import (
     AnyRecord,
     CredentialRecord,
-    Evidence,
     GrantRecord,
     IdentityRecord,
     IssueRecord,
@@ -95,33 +95,6 @@ def _tags(entity: dict[str, Any]) -> dict[str, str]:
 def account_of(arn: str) -> str:
     parts = arn.split(":")
     return parts[4] if len(parts) > 5 else ""
-
-
-def classify_agent(tags: dict[str, str], trusted_services: list[str], settings: Settings) -> list[Evidence]:
-    """Why an AWS identity is an agent's: trusted by an agent runtime, or tagged as one."""
-    evidence = [
-        Evidence(reason="trusted-by-agent-service", detail=service)
-        for service in trusted_services
-        if service in settings.aws.agent_trusted_services
-    ]
-    evidence.extend(_agent_tag_evidence(tags, settings.classification))
-    return evidence
-
-
-def _agent_tag_evidence(tags: dict[str, str], classification: ClassificationSettings) -> list[Evidence]:
-    keys = {k.lower() for k in classification.agent_tag_keys}
-    false_values = {v.lower() for v in classification.agent_tag_false_values}
-    return [
-        Evidence(reason="agent-tag", detail=f"{key}={value}")
-        for key, value in sorted(tags.items())
-        if key.lower() in keys and value.strip().lower() not in false_values
-    ]
-
-
-def owner_from_tags(tags: dict[str, str], classification: ClassificationSettings) -> str | None:
-    wanted = [k.lower() for k in classification.owner_tag_keys]
-    by_key = {k.lower(): v for k, v in tags.items() if v.strip()}
-    return next((by_key[k] for k in wanted if k in by_key), None)
 
 
 def _trust_records(identity_uid: str, document: Any) -> list[TrustRecord]:

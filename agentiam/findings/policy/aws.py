@@ -362,7 +362,7 @@ def _subsumption_regex(general: str) -> re.Pattern[str]:
     return re.compile("".join(parts), re.DOTALL)
 
 
-def _glob_subsumes(general: str, specific: str) -> bool:
+def glob_subsumes(general: str, specific: str) -> bool:
     """True only if every resource ``specific`` can match is matched by ``general``."""
     if general == specific:
         return True
@@ -397,7 +397,7 @@ def _deny_covers(deny: Statement, allow: Statement) -> bool:
         )
     if allow.not_resource:
         return False
-    return all(any(_glob_subsumes(d, r) for d in deny.resources) for r in allow.resources)
+    return all(any(glob_subsumes(d, r) for d in deny.resources) for r in allow.resources)
 
 
 def _resources_may_overlap(deny: Statement, allow: Statement) -> bool:
@@ -405,9 +405,9 @@ def _resources_may_overlap(deny: Statement, allow: Statement) -> bool:
     if deny.all_resources or allow.all_resources or (deny.not_resource and allow.not_resource):
         return True
     if deny.not_resource:
-        return not all(any(_glob_subsumes(n, r) for n in deny.resources) for r in allow.resources)
+        return not all(any(glob_subsumes(n, r) for n in deny.resources) for r in allow.resources)
     if allow.not_resource:
-        return not all(any(_glob_subsumes(n, d) for n in allow.resources) for d in deny.resources)
+        return not all(any(glob_subsumes(n, d) for n in allow.resources) for d in deny.resources)
     return any(_globs_may_intersect(d, r) for d in deny.resources for r in allow.resources)
 
 
