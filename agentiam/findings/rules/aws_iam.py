@@ -236,10 +236,8 @@ def allow_not_action(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[H
             )
 
 
-def _unconstrained(
-    ctx: AnalysisContext, level: str, ignored: tuple[str, ...] = ()
-) -> Iterator[tuple[AwsPrincipal, int, bool]]:
-    """Principals granted actions of `level` on all resources, for actions that could have been scoped."""
+def level_mask(ctx: AnalysisContext, level: str, ignored: tuple[str, ...] = ()) -> int:
+    """Actions of an access level that could have been scoped to resources, less the ignored ones."""
     catalogue = ctx.catalogue
     mask = catalogue.level_mask(level) & ~catalogue.wildcard_only_mask
     for action in ignored:
@@ -247,25 +245,29 @@ def _unconstrained(
     levels = list(UNCONSTRAINED_ACCESS_LEVELS)
     for graver in levels[: levels.index(level)]:  # the catalogue files some actions under two levels
         mask &= ~catalogue.level_mask(graver)
+    return mask
+
+
+def unconstrained_hits(ctx: AnalysisContext, mask: int, key: str, what: str) -> Iterator[Hit]:
+    """One hit per principal granted actions of `mask` on all resources; `what` names them in the message.
+
+    Administrators are left to AWS-IAM-001, which already says more.
+    """
+    catalogue = ctx.catalogue
     for principal in ctx.aws_principals:
         if is_admin(ctx, principal):
             continue
         granted, conditional = _split_by_condition(principal, mask, all_resources=True)
-        if granted:
-            yield principal, granted, conditional
-
-
-def _unconstrained_hits(ctx: AnalysisContext, level: str, ignored: tuple[str, ...] = ()) -> Iterator[Hit]:
-    catalogue = ctx.catalogue
-    for principal, granted, conditional in _unconstrained(ctx, level, ignored):
+        if not granted:
+            continue
         grants = _granting(principal, granted, all_resources=True)
         yield Hit(
             subject_uid=principal.uid,
-            key=level,
-            message=f"{principal.name} can use {catalogue.count(granted)} {level.lower()} actions on any "
-            f"resource, e.g. {', '.join(_examples(catalogue, granted)[:3])}",
+            key=key,
+            message=f"{principal.name} can use {catalogue.count(granted)} {what} on any resource, e.g. "
+            f"{', '.join(_examples(catalogue, granted)[:3])}",
             evidence={
-                "access_level": level,
+                "family": key,
                 "actions_count": catalogue.count(granted),
                 "actions": _examples(catalogue, granted),
                 **_statements(grants, catalogue, granted),
@@ -288,7 +290,9 @@ def _unconstrained_hits(ctx: AnalysisContext, level: str, ignored: tuple[str, ..
     references=(NHI5, CLOUDSPLAINING, IAM_BEST_PRACTICES),
 )
 def permissions_management_unconstrained(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit]:
-    yield from _unconstrained_hits(ctx, "Permissions management")
+    yield from unconstrained_hits(
+        ctx, level_mask(ctx, "Permissions management"), "Permissions management", "permissions-management actions"
+    )
 
 
 @rule(
@@ -305,7 +309,9 @@ def permissions_management_unconstrained(ctx: AnalysisContext, params: dict[str,
     parameters={"ignore_actions": list(ROUTINE_WRITE_ACTIONS)},
 )
 def write_unconstrained(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit]:
-    yield from _unconstrained_hits(ctx, "Write", tuple(params["ignore_actions"]))
+    yield from unconstrained_hits(
+        ctx, level_mask(ctx, "Write", tuple(params["ignore_actions"])), "Write", "write actions"
+    )
 
 
 @rule(
