@@ -125,6 +125,7 @@ class CollectionFlags:
     aws_account: tuple[str, ...] = ()
     aws_assume_role: str | None = None
     aws_external_id: str | None = None
+    aws_last_accessed: bool = False
 
     @property
     def wants_aws(self) -> bool:
@@ -136,6 +137,7 @@ class CollectionFlags:
             "accounts": list(self.aws_account) or None,
             "assume_role": self.aws_assume_role,
             "external_id": self.aws_external_id,
+            "last_accessed": self.aws_last_accessed,
         }
         return {key: value for key, value in given.items() if value}
 
@@ -147,6 +149,11 @@ _COLLECTION_OPTIONS = (
     click.option("--aws-account", multiple=True, metavar="ID", help="An AWS account to scan (repeatable)."),
     click.option("--aws-assume-role", metavar="NAME", help="Role assumed in each account. [default: AgentiamReadOnly]"),
     click.option("--aws-external-id", metavar="ID", help="ExternalId for the assumed role."),
+    click.option(
+        "--aws-last-accessed",
+        is_flag=True,
+        help="Also collect IAM service-last-accessed reports (one report job per role and user; cached per day).",
+    ),
     click.option(
         "--offline",
         multiple=True,

@@ -40,6 +40,10 @@ class AwsSettings(_Section):
     external_id: str | None = None
     assume_role_in_own_account: bool = False  # the credentials' own account is read directly by default
     max_concurrency: int = Field(4, ge=1, le=32)
+    # Service last accessed (--aws-last-accessed): one IAM report job per principal, so opt-in; reports are cached
+    # for the day under $XDG_CACHE_HOME/agentiam/last-accessed unless this names another folder.
+    last_accessed: bool = False
+    last_accessed_cache_dir: str | None = None
     agent_trusted_services: list[str] = Field(
         default_factory=lambda: ["bedrock.amazonaws.com", "bedrock-agentcore.amazonaws.com"]
     )

@@ -24,8 +24,8 @@ ACCOUNT = "123456789012"
 
 
 @pytest.fixture(autouse=True)
-def _no_real_cloud(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fake credentials and no profiles, so that no test can reach a real account."""
+def _no_real_cloud(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Fake credentials and no profiles, so that no test can reach a real account; caches stay in the test's folder."""
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AGENTIAM_DB"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -33,6 +33,7 @@ def _no_real_cloud(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/agentiam-test-config")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/agentiam-test-credentials")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
 
 
 @pytest.fixture

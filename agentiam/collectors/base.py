@@ -22,10 +22,22 @@ if TYPE_CHECKING:
 
 @dataclass
 class CallStats:
-    """API calls and throttling retries of one collector run, for its bookkeeping row."""
+    """API calls and throttled responses of one collector run, for its bookkeeping row.
+
+    Counted from botocore hooks that may fire on several threads at once (concurrent jobs share a client).
+    """
 
     api_calls: int = 0
     throttled: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count_call(self) -> None:
+        with self._lock:
+            self.api_calls += 1
+
+    def count_throttled(self) -> None:
+        with self._lock:
+            self.throttled += 1
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,9 @@ the store, the permission engine and the rules. Keys of an example:
   the live IAM collector records them (no offline export carries keys); `status` defaults to `Active`;
 - `workloads`: `[{"name", "identity", "kind", "mechanism", "agent"}]`, functions bound to a role or user by name
   (`kind` defaults to `lambda_function`, `mechanism` to `lambda_exec_role`);
+- `service_last_accessed`: `{service namespace: last authenticated}` for `example-role`, as IAM's service
+  last-accessed report gives it (the live collector's usage row): an ISO date, a number of days ago, or null for
+  "not accessed in the tracking period";
 - `subject`: the identity or workload name the expectation is about (default `example-role`);
 - `expect` (fail examples): `severity`, `message` (a substring), `conditional`.
 """
@@ -29,6 +32,7 @@ from typing import Any
 import pytest
 
 from agentiam.collectors.aws.iam import transform_access_keys
+from agentiam.collectors.aws.last_accessed import transform_service_last_accessed
 from agentiam.inventory.records import AnyRecord
 from tests.conftest import Scanner, authorization_details, bound_workload, managed_policy, role
 
@@ -101,6 +105,13 @@ def _records_for(example: dict[str, Any], document: dict[str, Any]) -> list[AnyR
             mechanism=workload.get("mechanism", "lambda_exec_role"),
             is_agent=workload.get("agent", False),
         )
+    if "service_last_accessed" in example:
+        services = [
+            {"ServiceNamespace": namespace, "LastAuthenticated": _days_ago(last) if isinstance(last, int) else last}
+            for namespace, last in example["service_last_accessed"].items()
+        ]
+        report = {"JobStatus": "COMPLETED", "ServicesLastAccessed": services}
+        records.append(transform_service_last_accessed(f"aws:{arns['example-role']}", report, datetime.now(UTC)))
     return records
 
 

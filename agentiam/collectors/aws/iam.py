@@ -64,7 +64,7 @@ def get_access_keys(iam: Any, user_name: str) -> list[dict[str, Any]]:
 # -- transform ---------------------------------------------------------------------------------------------------
 
 
-def _timestamp(value: Any) -> datetime | None:
+def parse_timestamp(value: Any) -> datetime | None:
     if value in (None, ""):
         return None
     if isinstance(value, datetime):
@@ -253,7 +253,7 @@ class _Transformer:
             scope=account_of(arn),
             path=entity.get("Path"),
             tags=tags,
-            created_at=_timestamp(entity.get("CreateDate")),
+            created_at=parse_timestamp(entity.get("CreateDate")),
             last_used_at=last_used,
             owner=owner_from_tags(tags, self.settings.classification),
             is_agent=bool(evidence),
@@ -267,7 +267,7 @@ class _Transformer:
         trust_document = _document(role.get("AssumeRolePolicyDocument"))
         trust = _trust_records(identity_uid, trust_document)
         last_used_info = role.get("RoleLastUsed") or {}
-        last_used = _timestamp(last_used_info.get("LastUsedDate"))
+        last_used = parse_timestamp(last_used_info.get("LastUsedDate"))
         self.grants(identity_uid, arn, role, "RolePolicyList", None)
         boundary = self.boundary(identity_uid, role)
         attributes = {
@@ -307,7 +307,7 @@ class _Transformer:
             "groups": user.get("GroupList") or [],
             "permissions_boundary": boundary,
         }
-        last_used = _timestamp(user.get("PasswordLastUsed"))
+        last_used = parse_timestamp(user.get("PasswordLastUsed"))
         self.records.append(self.identity(user, "aws_user", "UserName", attributes, [], last_used))
 
     def run(self) -> list[AnyRecord]:
@@ -349,7 +349,7 @@ def transform_access_keys(user_arn: str, keys: list[dict[str, Any]]) -> list[Any
     holder = uid(user_arn)
     for key in keys:
         key_id = str(key.get("AccessKeyId", ""))
-        last_used = _timestamp((key.get("LastUsed") or {}).get("LastUsedDate"))
+        last_used = parse_timestamp((key.get("LastUsed") or {}).get("LastUsedDate"))
         records.append(
             CredentialRecord(
                 uid=f"{holder}/access-key/{content_hash(key_id)[:12]}",
@@ -358,7 +358,7 @@ def transform_access_keys(user_arn: str, keys: list[dict[str, Any]]) -> list[Any
                 name=f"access key …{key_id[-4:]}",
                 fingerprint=content_hash(key_id)[:12],
                 status=key.get("Status"),
-                created_at=_timestamp(key.get("CreateDate")),
+                created_at=parse_timestamp(key.get("CreateDate")),
                 last_used_at=last_used,
                 attributes={"service_name": (key.get("LastUsed") or {}).get("ServiceName")},
             )
@@ -415,6 +415,17 @@ class AwsIamCollector:
                 yield IssueRecord(subject_uid=uid(user["Arn"]), source=f"account {scope.key}", problem=problem)
                 continue
             yield from transform_access_keys(user["Arn"], keys)
+        if ctx.settings.aws.last_accessed:
+            # Imported on use: it builds on this module, and runs only behind --aws-last-accessed.
+            from agentiam.collectors.aws.last_accessed import collect_last_accessed
+
+            # Service-linked roles are AWS's to manage: a report on them would cost calls and change nothing.
+            principals = [
+                entity["Arn"]
+                for entity in (*details["RoleDetailList"], *details["UserDetailList"])
+                if not str(entity.get("Path", "")).startswith("/aws-service-role/")
+            ]
+            yield from collect_last_accessed(iam, ctx.settings.aws, scope.key, principals)
 
     def detect(self, document: Any) -> bool:
         return looks_like_authorization_details(document)

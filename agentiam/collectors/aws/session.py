@@ -53,7 +53,7 @@ def client(session: Any, service: str, settings: AwsSettings, stats: CallStats, 
     made = session.client(service, region_name=region or settings.regions[0], config=config)
 
     def _count_call(**_: Any) -> None:
-        stats.api_calls += 1
+        stats.count_call()
 
     def _count_throttling(response: tuple[Any, dict[str, Any]] | None = None, **_: Any) -> None:
         # needs-retry sees every attempt's response, whether or not it is then retried.
@@ -61,7 +61,7 @@ def client(session: Any, service: str, settings: AwsSettings, stats: CallStats, 
             http, parsed = response
             code = (parsed or {}).get("Error", {}).get("Code")
             if code in THROTTLING_CODES or getattr(http, "status_code", None) == 429:
-                stats.throttled += 1
+                stats.count_throttled()
 
     made.meta.events.register("before-call", _count_call)
     made.meta.events.register("needs-retry", _count_throttling)

@@ -413,3 +413,89 @@ def agent_without_boundary(ctx: AnalysisContext, params: dict[str, Any]) -> Iter
                 "uncapped_actions": catalogue.names_of(uncapped, limit=EXAMPLES),
             },
         )
+
+
+SERVICE_LAST_ACCESSED = "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_last-accessed.html"
+
+
+def service_reports(ctx: AnalysisContext) -> dict[str, dict[str, Any]]:
+    """Each identity's latest service-last-accessed report (the usage row's detail), by uid."""
+    usage = ctx.usage
+    if usage.empty:
+        return {}
+    rows = usage[usage["usage_kind"] == "service_last_accessed"]
+    latest: dict[str, dict[str, Any]] = {}
+    for uid, detail in zip(rows["subject_uid"].tolist(), rows["detail"].tolist(), strict=True):
+        detail = detail or {}
+        if uid not in latest or (detail.get("job_completed") or "") > (latest[uid].get("job_completed") or ""):
+            latest[uid] = detail
+    return latest
+
+
+@rule(
+    id="AWS-UNUSED-004",
+    title="Services granted but never accessed",
+    category="unused",
+    severity="low",
+    provider="aws",
+    rationale="""IAM's service-last-accessed report says, per service a principal's policies grant, when the
+    principal last authenticated to it. A service it has not used within `unused_days`, or never in the tracking
+    period (400 days), is a grant nobody needs: least privilege says remove it. A never-used service is reported only
+    once the principal itself is older than `unused_days`. Only principals with a report are judged (collect with
+    `--aws-last-accessed`): no report never means unused. Severity rises to medium when any such service is granted
+    write or permissions-management actions.""",
+    remediation="""Remove the unused services from the principal's policies (IAM's Access Advisor and policy
+    generation from CloudTrail help). If a service is needed only rarely, keep it and suppress the finding with a
+    reason.""",
+    references=(NHI5, SERVICE_LAST_ACCESSED),
+    parameters={"unused_days": UNUSED_DAYS},
+)
+def services_never_accessed(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit]:
+    reports = service_reports(ctx)
+    if not reports:
+        return
+    days, now, catalogue = int(params["unused_days"]), ctx.as_of, ctx.catalogue
+    changes = catalogue.level_mask("Write") | catalogue.level_mask("Permissions management")
+    created = dict(zip(ctx.identities["uid"].tolist(), ctx.identities["created_at"].tolist(), strict=True))
+    for principal in ctx.aws_principals:
+        report = reports.get(principal.uid)
+        if report is None:
+            continue
+        born = views.as_utc(created.get(principal.uid))
+        new_principal = born is not None and (now - born).days < days
+        allowed = principal.permissions.allowed()
+        unused: list[dict[str, Any]] = []
+        for namespace, last in sorted((report.get("services") or {}).items()):
+            granted = allowed & catalogue.service_mask(namespace)
+            if not granted:
+                continue
+            last_at = views.as_utc(datetime.fromisoformat(last)) if last else None
+            if last_at is None and new_principal:
+                continue
+            if last_at is not None and (now - last_at).days < days:
+                continue
+            unused.append(
+                {
+                    "service": namespace,
+                    "last_authenticated": _iso(last_at),
+                    "granted_actions_count": catalogue.count(granted),
+                    "write_or_permissions_management": bool(granted & changes),
+                }
+            )
+        if not unused:
+            continue
+        never = [u["service"] for u in unused if u["last_authenticated"] is None]
+        stale = [u["service"] for u in unused if u["last_authenticated"] is not None]
+        parts = ([f"never accessed: {', '.join(never)}"] if never else []) + (
+            [f"not accessed for {days} days or more: {', '.join(stale)}"] if stale else []
+        )
+        yield Hit(
+            subject_uid=principal.uid,
+            message=f"{principal.name} is granted {len(unused)} service(s) it does not use ({'; '.join(parts)})",
+            evidence={
+                "unused_services": unused,
+                "tracking_since": report.get("tracking_since"),
+                "report_completed": report.get("job_completed"),
+            },
+            severity="medium" if any(u["write_or_permissions_management"] for u in unused) else None,
+        )
