@@ -216,3 +216,111 @@ def test_an_unknown_aws_profile_is_a_clear_error_without_a_traceback(tmp_path: P
     assert result.code == 2, result.stderr  # a usage error: no scan is started
     assert "Traceback" not in result.stderr
     assert "AWS profile 'nosuchprofile' not found" in result.stderr
+
+
+# -- many accounts -----------------------------------------------------------------------------------------------
+
+
+def _post(endpoint: str, path: str, body: bytes = b"") -> None:
+    # text/plain: with the default form type the server would parse the body away.
+    request = urllib.request.Request(
+        f"{endpoint}{path}", data=body, method="POST", headers={"Content-Type": "text/plain"}
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+
+
+@dataclass(frozen=True)
+class Organization:
+    scanner_key: dict[str, str]
+    reachable: str
+    refusing: str
+
+
+def seed_organization(endpoint: str) -> Organization:
+    """An Organization of three accounts. The scanner user may assume the read-only role only in `prod`."""
+    client = {
+        "endpoint_url": endpoint,
+        "region_name": "us-east-1",
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
+    org = boto3.client("organizations", **client)
+    org.create_organization(FeatureSet="ALL")
+    for name in ("prod", "staging"):
+        org.create_account(Email=f"{name}@example.com", AccountName=name)
+    ids = {a["Name"]: a["Id"] for a in org.list_accounts()["Accounts"]}
+    read = {"Effect": "Allow", "Action": ["iam:Get*", "iam:List*", "sts:GetCallerIdentity"], "Resource": "*"}
+    iam = boto3.client("iam", **client)
+    iam.create_user(UserName="scanner")
+    iam.put_user_policy(
+        UserName="scanner",
+        PolicyName="agentiam-scanner",
+        PolicyDocument=_policy(
+            {**read, "Action": [*read["Action"], "organizations:List*"]},
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Resource": f"arn:aws:iam::{ids['prod']}:role/AgentiamReadOnly",
+            },
+        ),
+    )
+    key = iam.create_access_key(UserName="scanner")["AccessKey"]
+    for name in ("prod", "staging"):
+        credentials = boto3.client("sts", **client).assume_role(
+            RoleArn=f"arn:aws:iam::{ids[name]}:role/OrganizationAccountAccessRole", RoleSessionName="seed"
+        )["Credentials"]
+        member = boto3.client(
+            "iam",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+        scanner = {"AWS": f"arn:aws:iam::{ACCOUNT}:user/scanner"}
+        member.create_role(
+            RoleName="AgentiamReadOnly",
+            AssumeRolePolicyDocument=_policy({"Effect": "Allow", "Principal": scanner, "Action": "sts:AssumeRole"}),
+        )
+        member.put_role_policy(RoleName="AgentiamReadOnly", PolicyName="read", PolicyDocument=_policy(read))
+        member.create_role(RoleName=f"{name}-agent", AssumeRolePolicyDocument=_trust("bedrock.amazonaws.com"))
+    return Organization(
+        {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]},
+        reachable=ids["prod"],
+        refusing=ids["staging"],
+    )
+
+
+@pytest.fixture
+def enforcing_moto(fresh_moto: str) -> Iterator[str]:
+    """moto checking every request's credentials and IAM policies, as AWS does; switched back off afterwards."""
+    yield fresh_moto
+    _post(fresh_moto, "/moto-api/reset-auth", b"inf")
+
+
+def test_an_organization_scan_collects_each_account_and_fails_only_the_one_that_refuses(
+    tmp_path: Path, enforcing_moto: str
+) -> None:
+    organization = seed_organization(enforcing_moto)
+    _post(enforcing_moto, "/moto-api/reset-auth", b"0")  # from now on, requests are authorised
+    config = tmp_path / "agentiam.toml"
+    config.write_text('[aws]\nmax_attempts = 2\nregions = ["us-east-1"]\n')
+    env = {**child_env(tmp_path, enforcing_moto), **organization.scanner_key}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [str(AGENTIAM), "--db", str(tmp_path / "inventory.db"), "--config", str(config), *args]
+        return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180, check=False)
+
+    scan = cli("scan", "--aws-org")
+    assert scan.returncode == 3, scan.stderr  # partial: one account refused
+    assert "Traceback" not in scan.stderr
+    report = json.loads(cli("report", "--format", "json").stdout)
+    runs = {r["scope"]: r for r in report["scan"]["collector_runs"] if r["collector"] == "aws-iam"}
+    assert runs[ACCOUNT]["status"] == "complete"
+    assert runs[organization.reachable]["status"] == "complete"
+    refused = runs[organization.refusing]
+    assert refused["status"] == "failed"
+    assert "sts:AssumeRole" in refused["error"] and "AccessDenied" in refused["error"]
+    names = {i["name"] for i in report["identities"]}
+    assert "prod-agent" in names and "staging-agent" not in names
