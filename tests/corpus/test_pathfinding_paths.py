@@ -1,7 +1,7 @@
 """The pathfinding.cloud catalogue (../shared/corpora/aws/pathfinding-paths) against AWS-ESC-001's data table.
 
 - Every path id of the catalogue is encoded, or set aside with a reason, and each encoded path has the catalogue's
-  name, category and required permissions.
+  name, category and required permissions. The project's own paths are extra, with ids no catalogue id can take.
 - For every encoded path, a minimal principal (generated from the table, not from the YAML) is flagged with that
   path id, and so is one whose `iam:PassRole` is limited to the services the path passes the role to. Its near
   misses are not: the same grants without one required action, with one action granted only on a resource that can
@@ -24,8 +24,11 @@ import yaml
 
 from agentiam.config import load_settings
 from agentiam.findings.data.aws_escalation import (
+    CATALOGUE_PATHS,
     ESCALATION_PATHS,
     NOT_APPLICABLE,
+    OWN_PATH_PREFIX,
+    OWN_PATHS,
     PATHS_BY_ID,
     USERS,
     EscalationPath,
@@ -54,13 +57,22 @@ def test_every_catalogue_path_is_encoded_or_set_aside_with_a_reason(corpora: Pat
     catalogue = set(_catalogue(corpora))
     assert len(catalogue) == 65
     assert not set(PATHS_BY_ID) & set(NOT_APPLICABLE)
-    assert catalogue == set(PATHS_BY_ID) | set(NOT_APPLICABLE)
+    assert catalogue == {path.id for path in CATALOGUE_PATHS} | set(NOT_APPLICABLE)
     assert all(reason.strip() for reason in NOT_APPLICABLE.values())
+
+
+def test_the_projects_own_paths_are_extra_with_ids_of_their_own(corpora: Path) -> None:
+    catalogue = set(_catalogue(corpora))
+    assert not any(path_id.startswith(OWN_PATH_PREFIX) for path_id in catalogue)
+    assert set(PATHS_BY_ID) == {path.id for path in CATALOGUE_PATHS} | {path.id for path in OWN_PATHS}
+    for path in OWN_PATHS:
+        assert path.id.startswith(OWN_PATH_PREFIX)
+        assert path.reference.startswith("https://") and "pathfinding.cloud" not in path.reference
 
 
 def test_encoded_paths_have_the_catalogues_name_category_and_required_permissions(corpora: Path) -> None:
     catalogue = _catalogue(corpora)
-    for path in ESCALATION_PATHS:
+    for path in CATALOGUE_PATHS:
         source = catalogue[path.id]
         assert (path.name, path.category) == (source["name"], source["category"]), path.id
         assert list(path.actions) == [p["permission"] for p in source["permissions"]["required"]], path.id
@@ -189,13 +201,12 @@ def _trust(principals: list[str]) -> dict[str, Any]:
 
 def _estate() -> dict[str, Any]:
     """One account: every case's principal and, per path, the targets of its minimal case: a role `<case>-t` that
-    trusts every principal generated for the path (an administrator, through the customer-managed policy
-    `<case>-tp`), a role `<case>-u` that trusts only `<case>-t` (policy `<case>-up`), and a group `<case>-g` that the
-    path's users belong to."""
+    trusts the account (an administrator, through the customer-managed policy `<case>-tp`), a role `<case>-u` that
+    trusts only `<case>-t` (policy `<case>-up`), and a group `<case>-g` that the path's users belong to. Trusting the
+    account root, not the principals' ARNs, leaves who may assume `<case>-t` to their identity policies: a trust that
+    names a principal of its own account lets it assume the role without one."""
     roles, users, groups, policies = [], [], [], []
-    trusted: dict[str, list[str]] = defaultdict(list)
     for case in CASES:
-        trusted[case.env].append(case.arn)
         if case.is_user:
             users.append(
                 {
@@ -215,7 +226,7 @@ def _estate() -> dict[str, Any]:
     for case in CASES:
         if case.flagged:
             target = role(f"{case.name}-t", [])
-            target["AssumeRolePolicyDocument"] = _trust(trusted[case.name])
+            target["AssumeRolePolicyDocument"] = _trust([f"arn:aws:iam::{ACCOUNT}:root"])
             unassumable = role(f"{case.name}-u", [])
             unassumable["AssumeRolePolicyDocument"] = _trust([f"arn:aws:iam::{ACCOUNT}:role/{case.name}-t"])
             for entry, policy_name in ((target, f"{case.name}-tp"), (unassumable, f"{case.name}-up")):

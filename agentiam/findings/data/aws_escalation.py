@@ -10,6 +10,10 @@ Resource requirements encode the catalogue's `resourceConstraints` as far as an 
 permission granted only on resources that can never be the target (a user ARN for `iam:PassRole`, AWS-owned policies
 for `iam:CreatePolicyVersion`, the principal's own user for `iam:CreateAccessKey`) does not make the path.
 
+The project adds paths of its own that the catalogue lacks (OWN_PATHS): their ids start with `agentiam-`, which no
+catalogue id does, and their reference is their public write-up. A path whose outcome the inventory cannot decide
+(`potential`) is reported with that caveat in its evidence and never graded as leading to administrator access.
+
 The condition cases decided from what is known (never holding, or always holding) are listed at the end.
 """
 
@@ -20,6 +24,8 @@ from enum import StrEnum
 from typing import Literal
 
 REFERENCE_BASE = "https://pathfinding.cloud/paths/"
+OWN_PATH_PREFIX = "agentiam-"  # ids of the project's own paths; no pathfinding.cloud id starts with it
+RHINO = "https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/"
 
 PathCategory = Literal["self-escalation", "principal-access", "new-passrole", "existing-passrole", "credential-access"]
 
@@ -63,7 +69,7 @@ TARGET_GLOBS: dict[Target, tuple[str, ...]] = {
     Target.CUSTOMER_POLICY: ("arn:aws:iam::*:policy/*",),
 }
 # A Resource lying entirely under this prefix names only AWS-owned managed policies, which no account can edit:
-# `iam:CreatePolicyVersion` there is not exploitable.
+# `iam:CreatePolicyVersion` or `iam:SetDefaultPolicyVersion` there is not exploitable.
 AWS_OWNED_POLICIES = "arn:aws:iam::aws:policy/*"
 
 
@@ -76,15 +82,18 @@ class Requirement:
 
 @dataclass(frozen=True)
 class EscalationPath:
-    id: str  # the pathfinding.cloud path id
+    id: str  # the pathfinding.cloud path id, or OWN_PATH_PREFIX + a number for the project's own
     name: str  # the catalogue's name
     category: PathCategory
     requires: tuple[Requirement, ...]  # all must be allowed
     principals: frozenset[str] = ROLES_AND_USERS  # identity kinds the path applies to
+    source: str = ""  # the write-up of one of the project's own paths (the catalogue's paths have their page)
+    # Why the path may lead nowhere, when that depends on what the inventory does not hold; shown in the evidence.
+    potential: str = ""
 
     @property
     def reference(self) -> str:
-        return f"{REFERENCE_BASE}{self.id}"
+        return self.source or f"{REFERENCE_BASE}{self.id}"
 
     @property
     def actions(self) -> tuple[str, ...]:
@@ -117,7 +126,7 @@ PASS_ROLE_TO_SAGEMAKER = pass_role("sagemaker.amazonaws.com")
 # escalation paths of its own, with the chain.
 ASSUME_ROLE_PATH = "sts-001"
 
-ESCALATION_PATHS: tuple[EscalationPath, ...] = (
+CATALOGUE_PATHS: tuple[EscalationPath, ...] = (
     EscalationPath(
         "apprunner-001",
         "iam:PassRole + apprunner:CreateService",
@@ -544,6 +553,23 @@ ESCALATION_PATHS: tuple[EscalationPath, ...] = (
         (need("sts:AssumeRole", Target.ASSUMABLE_ROLE),),
     ),
 )
+
+# Paths the catalogue lacks, after their original write-ups.
+OWN_PATHS: tuple[EscalationPath, ...] = (
+    # Rhino Security Labs' method 2 (Spencer Gietzen, 2019): make an older version of a customer-managed policy the
+    # default again. It escalates only when such a version exists and grants more than the default one; the inventory
+    # keeps default versions only, so the path is reported as potential, on the same resources as iam-001.
+    EscalationPath(
+        f"{OWN_PATH_PREFIX}iam-001",
+        "iam:SetDefaultPolicyVersion",
+        "self-escalation",
+        (need("iam:SetDefaultPolicyVersion", Target.CUSTOMER_POLICY),),
+        source=RHINO,
+        potential="only the default version of each managed policy is inventoried, so older versions, which this path"
+        " would make the default again, could not be compared with it: check them (`aws iam list-policy-versions`)",
+    ),
+)
+ESCALATION_PATHS: tuple[EscalationPath, ...] = CATALOGUE_PATHS + OWN_PATHS
 
 PATHS_BY_ID: dict[str, EscalationPath] = {path.id: path for path in ESCALATION_PATHS}
 

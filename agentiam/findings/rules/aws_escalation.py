@@ -7,19 +7,25 @@ principal (remove or scope a permission, add a Deny or a boundary), and a princi
 one finding each would bury the one decision a reviewer has to make. The evidence still names, per path, the actions,
 the resources they are granted on and the statements that grant them (`statements`, keyed by policy#index).
 
-Paths are transitive. A principal that can assume a role (`sts:AssumeRole` allowed on its ARN, and the role's trust
-admits it: names its ARN, its own account's root, or `*`) reaches that role's permissions and paths, and from there
-further roles. Each role reached that adds something (it is administrator-equivalent, or holds paths the principal
-does not already hold unconditionally) is one more finding, keyed by the chain, whose evidence carries
-`{"chain": [principal ARN, role ARN, ...], "hops": [...], "paths": [...]}` with `sts-001` first.
+Paths are transitive. A principal that can assume a role reaches that role's permissions and paths, and from there
+further roles. It can when `sts:AssumeRole` is allowed on the role's ARN and the role's trust admits it (names its
+ARN, its own account's root, or `*`), or when the trust of a role of its own account names its ARN: within an account
+such a resource-based grant needs no identity policy (a trust naming the account root does). An explicit Deny of
+`sts:AssumeRole` still applies to that grant, and so does a role's permission boundary (a grant to a role's ARN, not
+to one of its sessions, is bounded), not a user's. The two-step paths that assume their target role (iam-014,
+iam-016, iam-017) take the same hop. Each role reached that adds something (it is administrator-equivalent, or holds
+paths the principal does not already hold unconditionally) is one more finding, keyed by the chain, whose evidence
+carries `{"chain": [principal ARN, role ARN, ...], "hops": [...], "paths": [...]}` with `sts-001` first; a hop
+granted by the trust alone says so (`granted_by`).
 
 **How a path is decided** (data: `findings/data/aws_escalation.py`):
 
 - Every required action is allowed, by a statement whose Resource can reach the path's target: a role ARN for
   `iam:PassRole` (a role path such as `role/cfn-exec-*` still can), a customer-managed policy for
-  `iam:CreatePolicyVersion` (AWS-owned policies cannot be edited), another user for `iam:CreateAccessKey` (one's own
-  keys are no escalation), the principal itself for `iam:PutRolePolicy`, a role it can assume or take over for the
-  two-step paths, and so on. `${aws:username}` resolves to the user's name (and to nothing for a role).
+  `iam:CreatePolicyVersion` and `iam:SetDefaultPolicyVersion` (AWS-owned policies cannot be edited), another user
+  for `iam:CreateAccessKey` (one's own keys are no escalation), the principal itself for `iam:PutRolePolicy`, a role
+  it can assume or take over for the two-step paths, and so on. `${aws:username}` resolves to the user's name (and
+  to nothing for a role).
 - A Deny anywhere (another policy, a group's, the boundary) that covers the target removes the action when it
   certainly applies, and makes it conditional when it may.
 - Conditions are decided where what is known settles them: the principal's account, ARN and type, and for
@@ -29,10 +35,16 @@ does not already hold unconditionally) is one more finding, keyed by the chain, 
   marked conditional.
 - The boundary must allow the action on the target too.
 
-**Severity.** High; critical when a path's category leads to administrator access (self-escalation) or its target
-role is administrator-equivalent, or a chain reaches an administrator-equivalent role. One step lower when every path
-holds only under conditions (a Condition, a conditional Deny or boundary, a trust with conditions). Administrators
-themselves (AWS-IAM-001) are not reported: they have nothing to escalate to.
+**The project's own paths** (ids `agentiam-...`) complete the catalogue. `agentiam-iam-001`,
+`iam:SetDefaultPolicyVersion` (Rhino Security Labs' method 2), makes an older version of a customer-managed policy
+the default again: an escalation only when such a version grants more. The inventory holds default versions only, so
+the path is potential: reported unconditionally, graded high (not critical), and its evidence says (`potential`) that
+older versions could not be compared.
+
+**Severity.** High; critical when a path's category leads to administrator access (self-escalation, unless the path
+is only potential) or its target role is administrator-equivalent, or a chain reaches an administrator-equivalent
+role. One step lower when every path holds only under conditions (a Condition, a conditional Deny or boundary, a trust
+with conditions). Administrators themselves (AWS-IAM-001) are not reported: they have nothing to escalate to.
 """
 
 from __future__ import annotations
@@ -60,6 +72,7 @@ from agentiam.findings.data.aws_escalation import (
     PATHS_BY_ID,
     PRINCIPAL_KEYS,
     PRINCIPAL_TYPES,
+    RHINO,
     TAKEOVER_TARGETS,
     TARGET_GLOBS,
     Comparison,
@@ -74,6 +87,7 @@ from agentiam.findings.rules.aws_iam import ADMIN_COVERAGE, NHI5, STATEMENTS, ad
 
 PATHFINDING = "https://pathfinding.cloud (AWS privilege-escalation paths; each finding names its path ids)"
 BOUND_TARGETS = ASSUMABLE_TARGETS | TAKEOVER_TARGETS
+ASSUME_ROLE = "sts:AssumeRole"
 # What a role-bound target is, whichever role: a necessary condition checked before trying roles one by one.
 LOOSE_TARGETS = {
     Target.ASSUMABLE_ROLE: Target.ROLE,
@@ -353,6 +367,7 @@ class _Support:
     grants: tuple[Grant, ...]  # unconditional ones when there are any
     resources: tuple[str, ...]
     conditional: bool
+    by_trust: bool = False  # sts:AssumeRole granted by the role's trust alone (it names the principal's ARN)
 
 
 @dataclass(frozen=True)
@@ -374,7 +389,8 @@ class _Match:
 
     @property
     def admin(self) -> bool:
-        return self.path.category in ADMIN_OUTCOME_CATEGORIES or self.target_is_admin
+        outcome = self.path.category in ADMIN_OUTCOME_CATEGORIES and not self.path.potential
+        return outcome or self.target_is_admin
 
 
 def _rank(match: _Match) -> tuple[bool, bool]:
@@ -387,6 +403,12 @@ def _root(account: str) -> str:
 
 def _assumes_role(actions: Iterable[str]) -> bool:
     return any(glob_regex(action.lower()).fullmatch("sts:assumerole") for action in actions)
+
+
+def _by_hop(requirement: Requirement) -> bool:
+    """Whether the requirement is assuming the role a two-step path acts on: met by the hop to that role, which the
+    role's trust alone may grant."""
+    return requirement.action == ASSUME_ROLE and requirement.target is Target.ASSUMABLE_ROLE
 
 
 class _Escalation:
@@ -413,7 +435,11 @@ class _Escalation:
         # Each path's actions as catalogue positions: a cheap first test of whether a principal holds them at all.
         index = self.catalogue.index
         self.positions = {
-            path.id: frozenset(i for action in path.actions if (i := index(action)) is not None)
+            path.id: frozenset(
+                i
+                for requirement in path.requires
+                if not _by_hop(requirement) and (i := index(requirement.action)) is not None
+            )
             for path in ESCALATION_PATHS
         }
         self.table_mask = mask_from_indices(set().union(*self.positions.values()), len(self.catalogue))
@@ -461,19 +487,9 @@ class _Escalation:
             reached = _reach(grant.statement, scope, who)
             if not reached:
                 continue
-            conditional = holds is None
-            for deny in permissions.denies:
-                statement = deny.statement
-                if not statement.covers_action(action):
-                    continue
-                applies = _decide(statement.conditions, facts)
-                if applies is False or not _deny_covers(statement, reached, scope, who):
-                    continue
-                if applies:
-                    break  # certainly denied on this grant's way to the target
-                conditional = True
-            else:
-                live.append((grant, reached, conditional))
+            denied = self._denied(who, action, reached, scope, facts)
+            if denied is not True:
+                live.append((grant, reached, holds is None or denied is None))
         if not live:
             return None
         chosen = [item for item in live if not item[2]] or live
@@ -483,6 +499,36 @@ class _Escalation:
             tuple(dict.fromkeys(p for _, reached, _ in chosen for p in reached)),
             conditional=boundary_conditional or chosen[0][2],
         )
+
+    @staticmethod
+    def _denied(who: _Who, action: str, reached: tuple[str, ...], scope: _Scope, facts: Facts) -> bool | None:
+        """Whether a Deny certainly applies to the action through these resources (True), may (None), or not."""
+        maybe = False
+        for deny in who.principal.permissions.denies:
+            statement = deny.statement
+            if not statement.covers_action(action):
+                continue
+            applies = _decide(statement.conditions, facts)
+            if applies is False or not _deny_covers(statement, reached, scope, who):
+                continue
+            if applies:
+                return True
+            maybe = True
+        return None if maybe else False
+
+    def granted_by_trust(self, who: _Who, role: _Who) -> _Support | None:
+        """sts:AssumeRole on a role of the principal's own account whose trust names the principal's ARN: the trust
+        grants it without any identity policy. A Deny still applies; a role's boundary too, since a resource-based
+        policy naming a role's ARN (not one of its sessions) grants no more than the boundary allows, whereas a
+        user's boundary does not limit it."""
+        scope = _Scope(arns=(role.arn,))
+        denied = self._denied(who, ASSUME_ROLE, scope.arns, scope, who.facts)
+        if denied is True:
+            return None
+        boundary_conditional = self._boundary(who, ASSUME_ROLE, scope, who.facts) if who.kind == "aws_role" else False
+        if boundary_conditional is None:
+            return None
+        return _Support(ASSUME_ROLE, (), scope.arns, denied is None or boundary_conditional, by_trust=True)
 
     @staticmethod
     def _boundary(who: _Who, action: str, scope: _Scope, facts: Facts) -> bool | None:
@@ -580,17 +626,20 @@ class _Escalation:
         loose = {}
         for position in bound:
             requirement = path.requires[position]
+            if _by_hop(requirement):
+                continue
             found = self.require(who, requirement, target=LOOSE_TARGETS[requirement.target])
             if found is None:
                 return None
             loose[position] = found
         unconditional_possible = not any(s.conditional for s in loose.values())
         best: _Match | None = None
-        for role, hop_conditional in self._candidates(who, path, bound, loose):
+        for role, hop in self._candidates(who, path, bound, loose):
+            hop_conditional = hop is not None and hop.conditional
             on_role = dict(supports)
             for position in bound:
                 requirement = path.requires[position]
-                found = self.require(who, requirement, role)
+                found = hop.assume if hop is not None and _by_hop(requirement) else self.require(who, requirement, role)
                 if found is None:
                     break
                 on_role[position] = found
@@ -606,11 +655,11 @@ class _Escalation:
 
     def _candidates(
         self, who: _Who, path: EscalationPath, bound: list[int], loose: dict[int, _Support]
-    ) -> Iterator[tuple[_Who, bool]]:
-        """The roles a two-step path may act on, administrators first, with whether reaching them is conditional."""
+    ) -> Iterator[tuple[_Who, _Hop | None]]:
+        """The roles a two-step path may act on, administrators first, with the hop to a role to be assumed."""
         if path.requires[bound[0]].target in ASSUMABLE_TARGETS:
             hops = sorted(self.hops(who), key=lambda hop: (self.admin(hop.role) is None, hop.role.name))
-            yield from ((hop.role, hop.conditional) for hop in hops)
+            yield from ((hop.role, hop) for hop in hops)
             return
         # A takeover may consider every role of the estate: keep those that the role-ARN requirement's resources
         # name (a plain lookup for ARNs without wildcards) before evaluating anything.
@@ -623,35 +672,45 @@ class _Escalation:
         else:
             found = {uid for arn in named if (uid := self.role_by_arn.get(arn)) is not None}
             roles = [r for r in self.roles_admins_first if r.uid in found]
-        yield from ((role, False) for role in roles if role is not who)
+        yield from ((role, None) for role in roles if role is not who)
 
     # -- assuming roles ----------------------------------------------------------------------------------------
 
     def hops(self, who: _Who) -> list[_Hop]:
-        """The roles the principal can assume directly."""
+        """The roles the principal can assume directly: allowed sts:AssumeRole on the role and admitted by its trust,
+        or named by ARN in the trust of a role of its own account, which needs no identity-policy grant."""
         if who.uid not in self._hops:
             hops = []
-            if who.principal.permissions.allows("sts:AssumeRole"):
-                candidates = self.trusted["*"] | self.trusted[who.arn] | self.trusted[_root(who.account)]
-                for uid in sorted(candidates - {who.uid}):
-                    role = self.by_uid[uid]
-                    admitted = self._admitted(role, who)
-                    if admitted is None:
-                        continue
-                    assume = self.support(who, "sts:AssumeRole", _Scope(arns=(role.arn,)), who.facts)
+            allowed = who.principal.permissions.allows(ASSUME_ROLE)
+            candidates = self.trusted[who.arn]
+            if allowed:
+                candidates = candidates | self.trusted["*"] | self.trusted[_root(who.account)]
+            for uid in sorted(candidates - {who.uid}):
+                role = self.by_uid[uid]
+                ways = []
+                if allowed and (admitted := self._admitted(role, who)) is not None:
+                    assume = self.support(who, ASSUME_ROLE, _Scope(arns=(role.arn,)), who.facts)
                     if assume is not None:
-                        trust, conditional = admitted
-                        hops.append(_Hop(who, role, assume, trust, conditional or assume.conditional))
+                        ways.append(_Hop(who, role, assume, admitted[0], admitted[1] or assume.conditional))
+                if role.account == who.account and (named := self._admitted(role, who, who.arn)) is not None:
+                    assume = self.granted_by_trust(who, role)
+                    if assume is not None:
+                        ways.append(_Hop(who, role, assume, named[0], named[1] or assume.conditional))
+                if ways:
+                    hops.append(min(ways, key=lambda hop: hop.conditional))
             self._hops[who.uid] = hops
         return self._hops[who.uid]
 
-    def _admitted(self, role: _Who, who: _Who) -> tuple[dict[str, Any], bool] | None:
-        """The trust statement that lets `who` assume `role`, and whether only under conditions."""
+    def _admitted(self, role: _Who, who: _Who, allowed_as: str | None = None) -> tuple[dict[str, Any], bool] | None:
+        """The trust statement that lets `who` assume `role`, and whether only under conditions; `allowed_as`: only
+        an Allow naming that principal counts (a Deny of the principal under any name still applies)."""
         names = {"*", who.arn, _root(who.account), who.account}
         admitted: tuple[dict[str, Any], bool] | None = None
         maybe_denied = False
         for row in self.trust_rows[role.uid]:
             if row.principal not in names or not _assumes_role(row.actions or []):
+                continue
+            if row.effect == "Allow" and allowed_as is not None and row.principal != allowed_as:
                 continue
             conditions = row.conditions or {}
             holds = _decide(conditions, who.facts)
@@ -707,6 +766,8 @@ class _Evidence:
         }
         if len(support.grants) > STATEMENTS:
             entry["statements_total"] = len(support.grants)
+        if support.by_trust:
+            entry["granted_by"] = "the role's trust policy, which names the principal's ARN in its own account"
         if support.conditional:
             entry["conditional"] = True
         return entry
@@ -733,13 +794,14 @@ class _Evidence:
 
 
 def _path_header(path: EscalationPath, conditional: bool) -> dict[str, Any]:
-    return {
+    header = {
         "id": path.id,
         "name": path.name,
         "category": path.category,
         "reference": path.reference,
         "conditional": conditional,
     }
+    return header | ({"potential": path.potential} if path.potential else {})
 
 
 def _ids(ids: list[str]) -> str:
@@ -819,7 +881,7 @@ def _transitive_hit(escalation: _Escalation, who: _Who, hops: list[_Hop], held: 
     workload passes (with `iam:PassedToService`), IAM write actions to resources the workload owns, `sts:AssumeRole`
     to the roles it needs and their trust policies to the principals that need them. A permission boundary or an
     explicit Deny closes a path for good. Each path's reference explains the attack and its mitigations.""",
-    references=(NHI5, PATHFINDING),
+    references=(NHI5, PATHFINDING, f"{RHINO} (iam:SetDefaultPolicyVersion, path agentiam-iam-001)"),
 )
 def escalation_paths(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit]:
     escalation = _Escalation(ctx)
