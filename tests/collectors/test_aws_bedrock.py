@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 import boto3
@@ -18,16 +17,17 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from agentiam.collectors.base import CollectContext
-from agentiam.config import Settings, load_settings
+from agentiam.config import Settings
 from agentiam.inventory import views
 from agentiam.inventory.records import AnyRecord, BindingRecord, CredentialRecord, IssueRecord, WorkloadRecord
 from agentiam.inventory.store import Store
 from agentiam.pipeline import CollectOutcome, ScanRequest, analyze_scan, collect
 from agentiam.plugins import Plugins, load_plugins
 from agentiam.reports.loader import load_report_data
+from tests.collectors.conftest import EU, US
 
 ACCOUNT = "123456789012"  # moto's default account, answered by STS
-EU, US = "eu-west-1", "us-east-1"
+
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 AGENT_ROLE = f"arn:aws:iam::{ACCOUNT}:role/service-role/AmazonBedrockExecutionRoleForAgents_support"
 RUNTIME_ROLE = f"arn:aws:iam::{ACCOUNT}:role/AmazonBedrockAgentCoreRuntime-triage"
@@ -212,11 +212,6 @@ def sts() -> Iterator[None]:
     """STS (for the account id) from moto; the Bedrock APIs are stubbed. Fake credentials: tests/conftest.py."""
     with mock_aws():
         yield
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(None, {"db": str(tmp_path / "inventory.db"), "aws": {"regions": [EU, US]}}, environ={})
 
 
 @pytest.fixture(scope="module")

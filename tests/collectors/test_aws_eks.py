@@ -18,19 +18,20 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from agentiam.collectors.base import CollectContext
-from agentiam.config import Settings, load_settings
+from agentiam.config import Settings
 from agentiam.errors import CollectorError
 from agentiam.inventory import views
 from agentiam.inventory.records import AnyRecord, BindingRecord, IssueRecord
 from agentiam.inventory.store import Store
 from agentiam.pipeline import ScanRequest, analyze_scan, collect
-from agentiam.plugins import Plugins, load_plugins
+from agentiam.plugins import Plugins
 from agentiam.reports.html_report import HtmlReporter
 from agentiam.reports.json_report import JsonReporter
 from agentiam.reports.loader import load_report_data
+from tests.collectors.conftest import EU, US
 
 ACCOUNT = "123456789012"  # moto's default account
-EU, US = "eu-west-1", "us-east-1"
+
 Script = Callable[[Stubber], None]
 
 
@@ -133,18 +134,6 @@ def _moto_for_sts_and_iam(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> It
     monkeypatch.chdir(tmp_path)
     with mock_aws():
         yield
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(None, {"db": str(tmp_path / "inventory.db"), "aws": {"regions": [EU, US]}}, environ={})
-
-
-@pytest.fixture(scope="module")
-def plugins() -> Plugins:
-    loaded = load_plugins()
-    assert not loaded.failures, [f.describe() for f in loaded.failures]
-    return loaded
 
 
 def only(plugins: Plugins, *names: str) -> Plugins:

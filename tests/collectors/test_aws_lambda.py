@@ -23,20 +23,21 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from agentiam.collectors.base import CollectContext
-from agentiam.config import Settings, load_settings
+from agentiam.config import Settings
 from agentiam.inventory import views
 from agentiam.inventory.records import AnyRecord, BindingRecord, CredentialRecord, IssueRecord, WorkloadRecord
 from agentiam.inventory.store import Store
 from agentiam.pipeline import CollectOutcome, ScanRequest, analyze_scan, collect
-from agentiam.plugins import Plugins, load_plugins
+from agentiam.plugins import Plugins
 from agentiam.reports.base import write_reports
 from agentiam.reports.csv_report import CsvReporter
 from agentiam.reports.html_report import HtmlReporter
 from agentiam.reports.json_report import JsonReporter
 from agentiam.reports.loader import load_report_data
+from tests.collectors.conftest import EU, US
 
 ACCOUNT = "123456789012"  # moto's default account
-EU, US = "eu-west-1", "us-east-1"
+
 # Fakes with real shapes, built by concatenation so that no scanner mistakes this file for a leak.
 OPENAI_KEY = "sk-" + "proj-" + "T3stOnlyN0tAR3alK3y" + "Zq8Wx2Lm5Np7Rs9Tu1"
 DB_PASSWORD = "Corr3ct-h0rse-" + "battery-staple"
@@ -197,18 +198,6 @@ def estate() -> Iterator[None]:
     with mock_aws():
         build_functions()
         yield
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(None, {"db": str(tmp_path / "inventory.db"), "aws": {"regions": [EU, US]}}, environ={})
-
-
-@pytest.fixture(scope="module")
-def plugins() -> Plugins:
-    loaded = load_plugins()
-    assert not loaded.failures, [f.describe() for f in loaded.failures]
-    return loaded
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from agentiam.collectors.aws.regional import is_scope_fatal, regional_scopes, split_scope
+from agentiam.collectors.aws.regional import RegionalAwsCollector, is_scope_fatal, split_scope
 from agentiam.collectors.aws.session import client, describe_error
 from agentiam.collectors.base import CollectContext, OfflineImport, Scope
 from agentiam.collectors.secrets import keep_response_bodies_out_of_logs, secret_records
@@ -257,16 +257,9 @@ def transform_agent_runtimes(runtimes: list[RuntimeDetails], account: str, regio
 # -- collector ---------------------------------------------------------------------------------------------------
 
 
-class AwsBedrockCollector:
+class AwsBedrockCollector(RegionalAwsCollector):
     name = "aws-bedrock"
-    provider = "aws"
     offline_format = ""  # live only: Bedrock Agents and AgentCore have no standard export
-
-    def live_requested(self, ctx: CollectContext) -> bool:
-        return ctx.aws_session_factory is not None
-
-    def scopes(self, ctx: CollectContext) -> list[Scope]:
-        return regional_scopes(ctx)
 
     def collect(self, ctx: CollectContext, scope: Scope) -> Iterator[AnyRecord]:
         """Bedrock Agents and AgentCore are read independently: one denied or absent service costs only itself."""

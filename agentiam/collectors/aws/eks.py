@@ -18,7 +18,13 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from agentiam.collectors.aws.iam import uid
-from agentiam.collectors.aws.regional import NOT_FOUND_CODES, error_code, is_scope_fatal, regional_scopes, split_scope
+from agentiam.collectors.aws.regional import (
+    NOT_FOUND_CODES,
+    RegionalAwsCollector,
+    error_code,
+    is_scope_fatal,
+    split_scope,
+)
 from agentiam.collectors.aws.session import client, describe_error
 from agentiam.collectors.base import CollectContext, OfflineImport, Scope
 from agentiam.errors import CollectorError
@@ -104,16 +110,9 @@ def transform_cluster(found: ClusterAssociations) -> list[AnyRecord]:
 # -- collector ---------------------------------------------------------------------------------------------------
 
 
-class AwsEksCollector:
+class AwsEksCollector(RegionalAwsCollector):
     name = "aws-eks"
-    provider = "aws"
     offline_format = ""  # live only: Pod Identity associations have no standard export
-
-    def live_requested(self, ctx: CollectContext) -> bool:
-        return ctx.aws_session_factory is not None
-
-    def scopes(self, ctx: CollectContext) -> list[Scope]:
-        return regional_scopes(ctx)
 
     def collect(self, ctx: CollectContext, scope: Scope) -> Iterator[AnyRecord]:
         account, region = split_scope(scope)

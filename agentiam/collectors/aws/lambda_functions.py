@@ -27,9 +27,9 @@ from agentiam.collectors.aws.iam import account_of, uid
 from agentiam.collectors.aws.regional import (
     ACCESS_DENIED_CODES,
     NOT_FOUND_CODES,
+    RegionalAwsCollector,
     error_code,
     is_scope_fatal,
-    regional_scopes,
     split_scope,
 )
 from agentiam.collectors.aws.session import client, describe_error
@@ -335,16 +335,9 @@ def _scope_of(records: list[AnyRecord]) -> str:
 # -- collector ---------------------------------------------------------------------------------------------------
 
 
-class AwsLambdaCollector:
+class AwsLambdaCollector(RegionalAwsCollector):
     name = "aws-lambda"
-    provider = "aws"
     offline_format = "aws lambda list-functions (JSON)"
-
-    def live_requested(self, ctx: CollectContext) -> bool:
-        return ctx.aws_session_factory is not None
-
-    def scopes(self, ctx: CollectContext) -> list[Scope]:
-        return regional_scopes(ctx)
 
     def collect(self, ctx: CollectContext, scope: Scope) -> Iterator[AnyRecord]:
         account, region = split_scope(scope)

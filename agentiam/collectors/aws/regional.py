@@ -36,6 +36,18 @@ def regional_scopes(ctx: CollectContext) -> list[Scope]:
     ]
 
 
+class RegionalAwsCollector:
+    """What every live, regional AWS collector shares: the AWS flags ask for it, one scope per account x region."""
+
+    provider = "aws"
+
+    def live_requested(self, ctx: CollectContext) -> bool:
+        return ctx.aws_session_factory is not None
+
+    def scopes(self, ctx: CollectContext) -> list[Scope]:
+        return regional_scopes(ctx)
+
+
 def split_scope(scope: Scope) -> tuple[str, str]:
     account, _, region = scope.key.partition("/")
     return account, region
