@@ -211,7 +211,7 @@ def _collect(state: State, flags: CollectionFlags) -> tuple[int, str]:
 @click.option(
     "--output-dir",
     type=click.Path(file_okay=False),
-    help="Also write every report (HTML, CSV, JSON) into this folder.",
+    help="Also write every report (HTML, CSV, JSON, SARIF) into this folder.",
 )
 @pass_state
 def scan(
@@ -272,7 +272,7 @@ def _analyze(state: State, scan_id: int) -> bool:
 
 
 @cli.command()
-@click.option("--format", "fmt", required=True, help="Output format: json, csv or html (or a plugin's).")
+@click.option("--format", "fmt", required=True, help="Output format: json, csv, html or sarif (or a plugin's).")
 @click.option("-o", "--output", default="-", show_default=True, help="File to write, or - for stdout.")
 @click.option("--scan", "scan_id", type=int, help="Scan to report. [default: the latest analysed]")
 @pass_state
@@ -288,8 +288,8 @@ def report(state: State, fmt: str, output: str, scan_id: int | None) -> None:
         click.echo(text, nl=not text.endswith("\n"))
     else:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
-        write_report(reporters[fmt], data, Path(output))
-        err.print(f"wrote {output}")
+        written = write_report(reporters[fmt], data, Path(output))
+        err.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
 
 
 @cli.command()

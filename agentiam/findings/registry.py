@@ -70,7 +70,7 @@ class Rule:
         return self.meta.id
 
 
-def _prose(text: str) -> str:
+def prose(text: str) -> str:
     """Docstring-style triple-quoted text as one paragraph: reports must not carry the source's indentation."""
     return " ".join(text.split())
 
@@ -97,8 +97,8 @@ def rule(
         category,
         severity,
         provider,
-        rationale.strip(),
-        remediation.strip(),
+        prose(rationale),
+        prose(remediation),
         tuple(references),
         dict(parameters or {}),
     )

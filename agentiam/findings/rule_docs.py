@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from agentiam.findings.registry import Rule
+from agentiam.findings.registry import Rule, prose
 
 HEADER = """# Rule catalogue
 
@@ -13,10 +13,6 @@ Generated from the rules' metadata by `agentiam rules doc > docs/rules.md`; a te
 Severity is the base severity. Each finding's evidence lists the steps that adjusted it: raised one step when the
 identity is an AI agent's, lowered one step when the grant holds only under conditions.
 """
-
-
-def _flat(text: str) -> str:
-    return " ".join(text.split())
 
 
 def render_markdown(rules: Iterable[Rule]) -> str:
@@ -33,9 +29,9 @@ def render_markdown(rules: Iterable[Rule]) -> str:
             "",
             f"**{meta.title}** — {meta.provider}, {meta.category}, base severity {meta.severity}.",
             "",
-            _flat(meta.rationale),
+            prose(meta.rationale),
             "",
-            f"*Remediation.* {_flat(meta.remediation)}",
+            f"*Remediation.* {prose(meta.remediation)}",
         ]
         if meta.references:
             lines += ["", "References:", *[f"- {ref}" for ref in meta.references]]

@@ -12,14 +12,42 @@ from agentiam.reports.model import ReportData
 
 
 class Reporter(Protocol):
+    """A report format. Two optional methods are looked up, not required:
+
+    - `stream(data) -> Iterator[str]`: the same text as `render`, in pieces, so a large report is never held whole;
+    - `companions(data) -> dict[str, str]`: files (name -> text) the report refers to, written beside it whenever
+      the report goes to a file (the SARIF report's inventory, which its results point into).
+    """
+
     format: ClassVar[str]  # the value of `report --format`
     filename: ClassVar[str]  # default file name when writing into an output folder
 
     def render(self, data: ReportData) -> str: ...
 
 
-def write_report(reporter: Reporter, data: ReportData, path: Path) -> None:
-    """Write a report to a file; a reporter that can `stream(data)` (an iterator of str) is written piece by piece."""
+def write_report(reporter: Reporter, data: ReportData, path: Path) -> list[Path]:
+    """Write a report to a file, then its companions beside it; every path written, the report's first."""
+    _write_main(reporter, data, path)
+    return [path, *write_companions(reporter, data, path.parent)]
+
+
+def write_companions(reporter: Reporter, data: ReportData, folder: Path) -> list[Path]:
+    """The files a reporter's `companions(data)` names, in `folder`; none for a reporter without the method."""
+    companions = getattr(reporter, "companions", None)
+    if companions is None:
+        return []
+    written = []
+    for name, text in companions(data).items():
+        if Path(name).name != name:  # a plain file name: a plugin must not write outside the report's folder
+            raise ReportWriteError(f"{name!r}: a companion file is named without a folder")
+        path = folder / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def _write_main(reporter: Reporter, data: ReportData, path: Path) -> None:
+    """A reporter that can `stream(data)` (an iterator of str) is written piece by piece."""
     with path.open("w", encoding="utf-8") as out:
         stream = getattr(reporter, "stream", None)
         if stream is not None:
@@ -29,7 +57,7 @@ def write_report(reporter: Reporter, data: ReportData, path: Path) -> None:
 
 
 def write_reports(reporters: list[Reporter], data: ReportData, folder: Path) -> list[Path]:
-    """Every reporter's file in `folder`, under its default name.
+    """Every reporter's file in `folder`, under its default name, then their companions; every path written.
 
     With two cores or more, the HTML report (the costliest) is written by a forked process while this one writes
     the others: the data is shared copy-on-write, nothing is pickled, and the child touches no database.
@@ -39,8 +67,8 @@ def write_reports(reporters: list[Reporter], data: ReportData, folder: Path) -> 
     jobs = list(zip(reporters, paths, strict=True))
     if len(jobs) < 2 or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
         for reporter, path in jobs:
-            write_report(reporter, data, path)
-        return paths
+            _write_main(reporter, data, path)
+        return paths + _all_companions(reporters, data, folder)
     forked = max(jobs, key=lambda job: job[0].format == "html")
     sys.stdout.flush()
     sys.stderr.flush()
@@ -48,7 +76,7 @@ def write_reports(reporters: list[Reporter], data: ReportData, folder: Path) -> 
     if pid == 0:  # pragma: no cover - runs in the child, which exits without returning
         code = 0
         try:
-            write_report(forked[0], data, forked[1])
+            _write_main(forked[0], data, forked[1])
         except BaseException as exc:
             sys.stderr.write(f"error: writing {forked[1]} failed: {type(exc).__name__}: {exc}\n")
             code = 1
@@ -58,12 +86,18 @@ def write_reports(reporters: list[Reporter], data: ReportData, folder: Path) -> 
     try:
         for reporter, path in jobs:
             if (reporter, path) != forked:
-                write_report(reporter, data, path)
+                _write_main(reporter, data, path)
+        # Companions, the forked reporter's included, are written here: their names must come back to the caller.
+        companions = _all_companions(reporters, data, folder)
     finally:
         _, status = os.waitpid(pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise ReportWriteError(f"{forked[1]}: the report could not be written (see the error above)")
-    return paths
+    return paths + companions
+
+
+def _all_companions(reporters: list[Reporter], data: ReportData, folder: Path) -> list[Path]:
+    return [path for reporter in reporters for path in write_companions(reporter, data, folder)]
 
 
 class ReportWriteError(AgentiamError):

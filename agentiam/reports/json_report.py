@@ -45,18 +45,19 @@ def layout(sections: Iterable[tuple[str, Any]]) -> Iterator[str]:
         yield f"{separator}  {strict_json(key)}: "
         separator = ",\n"
         if isinstance(value, Iterator | list):
-            yield from _list_lines(value)
+            yield from list_lines(value, indent="  ")
         else:
             yield _compact(value)
     yield "\n}\n"
 
 
-def _list_lines(items: Iterable[Any]) -> Iterator[str]:
+def list_lines(items: Iterable[Any], indent: str = "") -> Iterator[str]:
+    """A JSON list with each element on its own compact line; `indent` is the depth the list itself sits at."""
     opened = False
     for item in items:
-        yield f"{',' if opened else '['}\n    {_compact(item)}"
+        yield f"{',' if opened else '['}\n{indent}  {_compact(item)}"
         opened = True
-    yield "\n  ]" if opened else "[]"
+    yield f"\n{indent}]" if opened else "[]"
 
 
 def _compact(value: Any) -> str:
