@@ -211,7 +211,7 @@ def _collect(state: State, flags: CollectionFlags) -> tuple[int, str]:
 @click.option(
     "--output-dir",
     type=click.Path(file_okay=False),
-    help="Also write every report (HTML, CSV, JSON, SARIF) into this folder.",
+    help="Also write every report (HTML, CSV, JSON, SARIF, OCSF) into this folder.",
 )
 @pass_state
 def scan(
