@@ -213,6 +213,13 @@ def _collect(state: State, flags: CollectionFlags) -> tuple[int, str]:
     type=click.Path(file_okay=False),
     help="Also write every report (HTML, CSV, JSON, SARIF, OCSF) into this folder.",
 )
+@click.option(
+    "--report-format",
+    "report_formats",
+    multiple=True,
+    metavar="FORMAT",
+    help="With --output-dir: only these formats (repeatable). [default: all]",
+)
 @pass_state
 def scan(
     state: State,
@@ -220,6 +227,7 @@ def scan(
     fail_on: str | None,
     allow_partial: bool,
     output_dir: str | None,
+    report_formats: tuple[str, ...],
 ) -> None:
     """Collect, store and analyse: the whole pipeline."""
     scan_id, status = _collect(state, collection)
@@ -228,7 +236,7 @@ def scan(
     data = load_report_data(state.store(), scan_id)
     print_summary(data, err)
     if output_dir:
-        _write_reports(state, data, Path(output_dir))
+        _write_reports(state, data, Path(output_dir), report_formats)
     threshold = fail_on or state.settings.fail_on
     gate = evaluate_gate(data, threshold) if threshold else None
     sys.exit(exit_code(gate, status, allow_partial))
@@ -525,9 +533,14 @@ def db_upgrade(state: State) -> None:
 # -- demo --------------------------------------------------------------------------------------------------------
 
 
-def _write_reports(state: State, data: ReportData, folder: Path) -> list[Path]:
-    """Every installed reporter's file, under its default name."""
-    written = write_reports(list(state.plugins.reporters.values()), data, folder)
+def _write_reports(state: State, data: ReportData, folder: Path, formats: tuple[str, ...] = ()) -> list[Path]:
+    """The installed reporters' files (all, or those of `formats`), under their default names."""
+    reporters = state.plugins.reporters
+    unknown = sorted(set(formats) - set(reporters))
+    if unknown:
+        raise UsageError(f"unknown report format {', '.join(unknown)}; available: {', '.join(sorted(reporters))}")
+    chosen = [reporter for name, reporter in reporters.items() if not formats or name in formats]
+    written = write_reports(chosen, data, folder)
     err.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
     return written
 

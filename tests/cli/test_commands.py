@@ -231,3 +231,12 @@ def test_an_unreachable_aws_endpoint_fails_the_scope_and_keeps_earlier_scans(
     assert scans["rows"]["scan"] == 2 and scans["last_scan"]["status"] == "failed"
     first = json.loads(run("report", "--format", "json", "--scan", "1").stdout)
     assert [f["rule_id"] for f in first["findings"]] == ["AWS-IAM-001"]
+
+
+def test_scan_writes_only_the_report_formats_asked_for(run: Cli, tmp_path: Path) -> None:
+    export = run.export([role("admin", [ADMIN])])
+    out = tmp_path / "reports"
+    assert run("scan", "--offline", export, "--output-dir", str(out), "--report-format", "sarif").exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["agentiam-inventory.txt", "findings.sarif"]
+    result = run("scan", "--offline", export, "--output-dir", str(out), "--report-format", "docx")
+    assert result.exit_code == 2 and "unknown report format docx" in result.stderr
