@@ -27,6 +27,7 @@ from agentiam.config import AwsSettings, Settings, load_settings
 from agentiam.errors import AgentiamError, UsageError
 from agentiam.findings.registry import SEVERITIES
 from agentiam.findings.rule_docs import render_markdown
+from agentiam.history import ScanDiff, default_scans, diff_scans
 from agentiam.inventory import views
 from agentiam.inventory.store import Store
 from agentiam.pipeline import ScanRequest, analyze_scan, collect
@@ -315,6 +316,56 @@ def gate(state: State, fail_on: str | None, scan_id: int | None, allow_partial: 
     verdict = "passed" if result.passed else f"failed: {len(result.failing)} open finding(s) at or above"
     err.print(f"gate {verdict} {result.threshold} (scan {data.scan.id}, {data.scan.status})", highlight=False)
     sys.exit(exit_code(result, data.scan.status, allow_partial))
+
+
+@cli.command()
+@click.option("--from", "from_id", type=int, help="Earlier scan. [default: the analysed scan before --to]")
+@click.option("--to", "to_id", type=int, help="Later scan. [default: the latest analysed]")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@pass_state
+def diff(state: State, from_id: int | None, to_id: int | None, as_json: bool) -> None:
+    """What changed between two scans: findings, agents, identities and grants."""
+    store = state.store(reading=True)
+    result = diff_scans(store, *default_scans(store, from_id, to_id))
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2, default=str))
+    else:
+        _print_diff(result)
+
+
+def _finding_line(finding: dict[str, Any]) -> str:
+    reopened = " (reopened)" if finding.get("status") == "reopened" else ""
+    return f"{finding['severity']:8} {finding['rule_id']:12} {finding['subject_name']}: {finding['message']}{reopened}"
+
+
+def _entity_line(entity: dict[str, Any]) -> str:
+    return f"{entity['kind']} {entity['name']} ({entity['uid']})"
+
+
+def _grant_line(grant: dict[str, Any]) -> str:
+    return f"{grant['identity_uid']}: {grant['grant_kind']} {grant['policy_ref']}"
+
+
+def _print_diff(result: ScanDiff) -> None:
+    out.print(f"[bold]Scan {result.from_scan} → scan {result.to_scan}[/bold]", highlight=False)
+    if result.empty:
+        out.print("no change")
+    sections = [
+        ("New findings", result.new_findings, _finding_line),
+        ("Resolved findings", result.resolved_findings, _finding_line),
+        ("New agents", result.new_agents, _entity_line),
+        ("Removed agents", result.removed_agents, _entity_line),
+        ("New identities", result.new_identities, _entity_line),
+        ("Removed identities", result.removed_identities, _entity_line),
+        ("Grants attached", result.granted, _grant_line),
+        ("Grants detached", result.revoked, _grant_line),
+        ("Grants whose policy document changed", result.changed_grants, _grant_line),
+    ]
+    for title, items, line in sections:
+        if items:
+            out.print(f"\n[bold]{title}[/bold] ({len(items)})", highlight=False)
+            for item in items:
+                out.print("  " + line(item), highlight=False, markup=False)
 
 
 # -- inventory ---------------------------------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 """Evaluate rules over one scan, fingerprint their hits, grade severity in explainable steps, and track lifecycle.
 
 Lifecycle against the previous analysed scan:
-- a finding seen before is `persisting` (its first-seen date is kept), otherwise `new`;
+- a finding open in the previous scan is `persisting` (its first-seen date is kept);
+- a finding not open in the previous scan but seen, open or resolved, in an earlier one is `reopened`: a fix that
+  did not hold. Its first-seen date is the original one;
+- any other finding is `new`;
 - a previously open finding that is not seen again is `resolved` only if the (collector, scope) that produced it
   completed in this scan. If that scope failed, the finding is carried over unchanged: absence of data is not a fix.
 """
@@ -11,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -52,7 +55,7 @@ def grade(base: str, subject: dict[str, Any], hit: Hit) -> tuple[str, list[str]]
 @dataclass
 class AnalysisResult:
     scan_id: int
-    counts: dict[str, int] = field(default_factory=dict)  # new / persisting / resolved
+    counts: dict[str, int] = field(default_factory=dict)  # new / persisting / reopened / resolved
     rule_errors: list[str] = field(default_factory=list)
 
 
@@ -116,17 +119,25 @@ def apply_lifecycle(
     previous: list[dict[str, Any]],
     completed_scopes: set[tuple[str, str]],
     scan_id: int,
+    first_sightings: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Mark current rows new or persisting, and decide what became of the previous scan's open findings."""
+    """Mark current rows new, persisting or reopened, and decide what became of the previous scan's open findings.
+
+    `first_sightings`: fingerprint -> `first_seen_at` and `first_seen_scan_id` of every finding of earlier scans,
+    open or resolved (see `views.first_sightings()`).
+    """
     previous_open = {row["fingerprint"]: row for row in previous if row["status"] != "resolved"}
     for row in current:
         earlier = previous_open.pop(row["fingerprint"], None)
         if earlier is not None:
             row["status"] = "persisting"
+        elif (earlier := (first_sightings or {}).get(row["fingerprint"])) is not None:
+            row["status"] = "reopened"
+        if earlier is None:
+            row["first_seen_scan_id"] = scan_id
+        else:
             row["first_seen_at"] = earlier["first_seen_at"]
             row["first_seen_scan_id"] = earlier["first_seen_scan_id"]
-        else:
-            row["first_seen_scan_id"] = scan_id
     carried = []
     for earlier in previous_open.values():
         row = {k: v for k, v in earlier.items() if k not in ("id", "scan_id")}
@@ -155,9 +166,10 @@ def analyze(store: Store, scan_id: int, settings: Settings, rules: Iterable[Rule
     with store.read() as conn:
         previous_id = views.previous_analyzed_scan_id(conn, scan_id)
         previous = _stored_rows(views.findings(conn, previous_id)) if previous_id else []
+        sightings = views.first_sightings(conn, scan_id) if previous_id else {}
     runs = ctx.collector_runs
     completed = {(r.collector, r.scope) for r in runs.itertuples() if r.status == "complete"}
-    rows = apply_lifecycle(current, previous, completed, scan_id)
+    rows = apply_lifecycle(current, previous, completed, scan_id, sightings)
     store.replace_findings(scan_id, rows)
     result = AnalysisResult(scan_id, rule_errors=errors)
     for row in rows:

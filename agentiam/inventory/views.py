@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from agentiam.inventory import schema
 
@@ -133,6 +133,18 @@ def issues(conn: Connection, scan_id: int) -> pd.DataFrame:
 
 def findings(conn: Connection, scan_id: int) -> pd.DataFrame:
     return _frame(conn, _in_scan(schema.Finding, scan_id).order_by(schema.Finding.id))
+
+
+def first_sightings(conn: Connection, before_scan_id: int) -> dict[str, dict[str, Any]]:
+    """When each finding of the analysed scans before `before_scan_id` was first seen, by fingerprint: one query."""
+    finding, scan_table = schema.Finding.__table__, schema.Scan.__table__  # type: ignore[attr-defined]
+    analysed = select(scan_table.c.id).where(scan_table.c.id < before_scan_id, scan_table.c.analyzed_at.is_not(None))
+    rows = conn.execute(
+        select(finding.c.fingerprint, func.min(finding.c.first_seen_at), func.min(finding.c.first_seen_scan_id))
+        .where(finding.c.scan_id.in_(analysed))
+        .group_by(finding.c.fingerprint)
+    )
+    return {fp: {"first_seen_at": as_utc(at), "first_seen_scan_id": int(scan)} for fp, at, scan in rows}
 
 
 def policy_documents(conn: Connection, hashes: Iterable[str]) -> dict[str, Any]:

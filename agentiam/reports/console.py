@@ -116,7 +116,8 @@ def _lifecycle_line(data: ReportData) -> Text:
     counts = data.status_counts()
     return Text.assemble(
         ("Since the last scan: ", "bold"),
-        f"{counts['new']} new · {counts['persisting']} persisting · {counts['resolved']} resolved",
+        f"{counts['new']} new · {counts['reopened']} reopened · {counts['persisting']} persisting · "
+        f"{counts['resolved']} resolved",
     )
 
 

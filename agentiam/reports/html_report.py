@@ -29,7 +29,7 @@ from agentiam.reports.safety import (
     strict_json,
 )
 
-_STATUSES = ("new", "persisting", "resolved")
+_STATUSES = ("new", "reopened", "persisting", "resolved")
 _EMPTY = '<span class="sub">empty</span>'
 
 

@@ -101,7 +101,7 @@ class ReportData:
         return counts
 
     def status_counts(self) -> dict[str, int]:
-        counts = {"new": 0, "persisting": 0, "resolved": 0}
+        counts = {"new": 0, "reopened": 0, "persisting": 0, "resolved": 0}
         for finding in self.findings:
             counts[finding.status] = counts.get(finding.status, 0) + 1
         return counts

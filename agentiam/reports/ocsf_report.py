@@ -44,6 +44,7 @@ SEVERITY_IDS: dict[str, SeverityID] = {
 STATUS_IDS: dict[str, StatusID] = {
     "new": StatusID.New,
     "persisting": StatusID.New,
+    "reopened": StatusID.New,  # back after it was resolved: to be reviewed again
     "suppressed": StatusID.Suppressed,
     "resolved": StatusID.Resolved,
 }
@@ -52,6 +53,7 @@ STATUS_IDS: dict[str, StatusID] = {
 ACTIVITY_IDS: dict[str, ActivityID] = {
     "new": ActivityID.Create,
     "persisting": ActivityID.Update,
+    "reopened": ActivityID.Update,  # the schema version the models implement has no Reopen activity
     "suppressed": ActivityID.Update,
     "resolved": ActivityID.Close,
 }

@@ -1,4 +1,4 @@
-"""Findings across scans: new, persisting, resolved, with stable fingerprints; a failed scope resolves nothing."""
+"""Findings across scans: new, persisting, resolved, reopened; stable fingerprints; a failed scope resolves nothing."""
 
 from __future__ import annotations
 
@@ -116,3 +116,62 @@ def test_lifecycle_resolves_only_scopes_that_completed() -> None:
     ]
     rows = apply_lifecycle([], previous, {("aws-iam", "1")}, scan_id=2)
     assert {r["fingerprint"]: r["status"] for r in rows} == {"a": "resolved", "b": "persisting"}
+
+
+def test_a_finding_back_after_its_fix_is_reopened_with_its_original_first_seen(scan_document: Scanner) -> None:
+    first = scan_document(authorization_details([role("admin", [ADMIN])]))
+    original = next(f for f in first.findings if f.rule_id == "AWS-IAM-001")
+    fixed = scan_document(authorization_details([role("admin", [])]))
+    assert _statuses(fixed)[("AWS-IAM-001", "admin")] == "resolved"
+
+    broken_again = scan_document(authorization_details([role("admin", [ADMIN])]))
+    reopened = next(f for f in broken_again.findings if f.rule_id == "AWS-IAM-001")
+    assert reopened.status == "reopened"
+    assert reopened.fingerprint == original.fingerprint
+    assert reopened.first_seen_at == original.first_seen_at
+    assert reopened in broken_again.open_findings
+    assert broken_again.status_counts()["reopened"] == 1
+
+    still_broken = scan_document(authorization_details([role("admin", [ADMIN])]))
+    assert _statuses(still_broken)[("AWS-IAM-001", "admin")] == "persisting"
+
+
+def test_a_finding_absent_for_several_scans_is_still_reopened(scan_document: Scanner) -> None:
+    """Once resolved, a finding leaves the next scans' rows: its history is found in any earlier scan."""
+    first = scan_document(authorization_details([role("admin", [ADMIN])]))
+    scan_document(authorization_details([role("admin", [])]))
+    scan_document(authorization_details([role("admin", [])]))
+    back = scan_document(authorization_details([role("admin", [ADMIN])]))
+    finding = next(f for f in back.findings if f.rule_id == "AWS-IAM-001")
+    assert finding.status == "reopened"
+    assert finding.first_seen_at == next(f for f in first.findings if f.rule_id == "AWS-IAM-001").first_seen_at
+
+
+def _row(fp: str, status: str = "new", first_seen_scan_id: int = 1) -> dict[str, Any]:
+    return {
+        "fingerprint": fp,
+        "status": status,
+        "collector": "aws-iam",
+        "scope": "1",
+        "first_seen_at": first_seen_scan_id,
+        "first_seen_scan_id": first_seen_scan_id,
+    }
+
+
+def test_lifecycle_reopens_what_earlier_scans_saw_and_leaves_new_and_persisting_alone() -> None:
+    previous = [_row("open", "persisting"), _row("fixed", "resolved")]
+    sightings = {"open": _row("open"), "fixed": _row("fixed"), "long-gone": _row("long-gone")}
+    current = [_row(fp, first_seen_scan_id=4) for fp in ("open", "fixed", "long-gone", "brand-new")]
+    rows = {r["fingerprint"]: r for r in apply_lifecycle(current, previous, {("aws-iam", "1")}, 4, sightings)}
+    assert {fp: r["status"] for fp, r in rows.items()} == {
+        "open": "persisting",
+        "fixed": "reopened",
+        "long-gone": "reopened",
+        "brand-new": "new",
+    }
+    assert {fp: r["first_seen_scan_id"] for fp, r in rows.items()} == {
+        "open": 1,
+        "fixed": 1,
+        "long-gone": 1,
+        "brand-new": 4,
+    }

@@ -46,7 +46,7 @@ def test_counts_by_severity_and_by_lifecycle(report_data):
     text = summary(report_data)
 
     assert "Open findings: 5  critical 1 · high 1 · medium 1 · low 1 · info 1" in text
-    assert "Since the last scan: 3 new · 2 persisting · 1 resolved" in text
+    assert "Since the last scan: 3 new · 0 reopened · 2 persisting · 1 resolved" in text
 
 
 def test_agents_and_issues_are_counted(report_data):

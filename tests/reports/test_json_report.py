@@ -46,7 +46,7 @@ def test_tool_scan_and_summary_carry_the_scan_status_and_counts(report_data):
     assert document["scan"]["finished_at"] == "2025-03-01T09:04:30Z"
     assert document["summary"] == {
         "by_severity": {"critical": 1, "high": 1, "medium": 1, "low": 1, "info": 1},
-        "by_status": {"new": 3, "persisting": 2, "resolved": 1},
+        "by_status": {"new": 3, "reopened": 0, "persisting": 2, "resolved": 1},
         "identities": 3,
         "agents": 2,
         "findings_open": 5,
@@ -221,7 +221,7 @@ def test_golden_document(make_finding):
         },
         "summary": {
             "by_severity": {"critical": 1, "high": 0, "medium": 0, "low": 0, "info": 0},
-            "by_status": {"new": 1, "persisting": 0, "resolved": 0},
+            "by_status": {"new": 1, "reopened": 0, "persisting": 0, "resolved": 0},
             "identities": 1,
             "agents": 1,
             "findings_open": 1,

@@ -103,11 +103,17 @@ def test_status_and_activity_tables_cover_the_same_statuses():
     assert set(STATUS_IDS) == set(ACTIVITY_IDS) >= {"new", "persisting", "resolved"}
 
 
-def test_an_unknown_status_is_other_in_both_status_and_activity(make_report, make_finding):
+def test_a_reopened_finding_is_new_again_and_updated(make_report, make_finding):
     (event,) = render(make_report(findings=[make_finding(status="reopened")]))
+    assert (event["status_id"], event["activity_id"]) == (1, 2)
+    DetectionFinding.model_validate(event)
+
+
+def test_an_unknown_status_is_other_in_both_status_and_activity(make_report, make_finding):
+    (event,) = render(make_report(findings=[make_finding(status="archived")]))
     assert (event["status_id"], event["status"], event["activity_id"], event["type_uid"]) == (
         99,
-        "reopened",
+        "archived",
         99,
         200499,
     )
