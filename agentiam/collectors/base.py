@@ -54,6 +54,7 @@ class _Shared:
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     aws_accounts: list[AwsAccount] | None = None
+    aws_accounts_error: CollectorError | None = None  # remembered: every AWS collector fails alike, with one call
 
 
 @dataclass
@@ -75,10 +76,16 @@ class CollectContext:
 
         assert self.aws_session_factory is not None
         with self.shared.lock:
+            if self.shared.aws_accounts_error is not None:
+                raise self.shared.aws_accounts_error
             if self.shared.aws_accounts is None:
-                self.shared.aws_accounts = resolve_accounts(
-                    self.aws_session_factory, self.settings.aws, self.stats, organization=self.aws_organization
-                )
+                try:
+                    self.shared.aws_accounts = resolve_accounts(
+                        self.aws_session_factory, self.settings.aws, self.stats, organization=self.aws_organization
+                    )
+                except CollectorError as exc:
+                    self.shared.aws_accounts_error = exc
+                    raise
             return self.shared.aws_accounts
 
     def aws_session(self, account_id: str) -> Any:

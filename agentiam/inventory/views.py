@@ -27,6 +27,7 @@ _JSON_COLUMNS = {
     "counts_json": "counts",
     "config_json": "config",
 }
+_BOOLEAN_COLUMNS = ("is_agent", "subject_is_agent")
 _DATETIME_COLUMNS = (
     "created_at",
     "last_used_at",
@@ -49,6 +50,9 @@ def _frame(conn: Connection, statement: Any) -> pd.DataFrame:
     for raw, decoded in _JSON_COLUMNS.items():
         if raw in frame.columns:
             frame[decoded] = [json.loads(v) if v else None for v in frame.pop(raw)]
+    for column in _BOOLEAN_COLUMNS:
+        if column in frame.columns:  # an empty result has no dtype to infer: masks on it must still be boolean
+            frame[column] = frame[column].astype(bool)
     for column in _DATETIME_COLUMNS:
         if column in frame.columns:
             frame[column] = pd.to_datetime(frame[column], utc=True, format="mixed")

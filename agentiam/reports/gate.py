@@ -34,9 +34,13 @@ def evaluate_gate(data: ReportData, threshold: str) -> GateResult:
 
 
 def exit_code(gate: GateResult | None, scan_status: str, allow_partial: bool) -> int:
-    """Findings over the threshold win over an incomplete scan: they are certain, the gap is not."""
+    """Findings over the threshold win over an incomplete scan: they are certain, the gap is not.
+
+    `allow_partial` accepts a scan that collected part of the estate; a scan that collected nothing (`failed`) is
+    never accepted, or a scheduled job whose credentials broke would stay green forever.
+    """
     if gate is not None and not gate.passed:
         return EXIT_GATE_FAILED
-    if scan_status != "complete" and not allow_partial:
+    if scan_status == "failed" or (scan_status != "complete" and not allow_partial):
         return EXIT_PARTIAL
     return EXIT_OK

@@ -240,3 +240,25 @@ def test_scan_writes_only_the_report_formats_asked_for(run: Cli, tmp_path: Path)
     assert sorted(p.name for p in out.iterdir()) == ["agentiam-inventory.txt", "findings.sarif"]
     result = run("scan", "--offline", export, "--output-dir", str(out), "--report-format", "docx")
     assert result.exit_code == 2 and "unknown report format docx" in result.stderr
+
+
+def test_allow_partial_never_accepts_a_scan_that_collected_nothing(
+    run: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed}")
+    config = tmp_path / "agentiam.toml"
+    config.write_text("[aws]\nmax_attempts = 1\n")
+    result = CliRunner().invoke(cli, ["--db", run.db, "--config", str(config), "scan", "--aws", "--allow-partial"])
+    assert result.exit_code == 3
+
+
+def test_every_rule_runs_cleanly_on_an_empty_account(run: Cli) -> None:
+    result = run("scan", "--offline", run.export([]))
+    assert result.exit_code == 0, result.stderr
+    assert "failed" not in result.stderr.split("Collector runs")[0]
+    assert "error: rule" not in result.stderr
