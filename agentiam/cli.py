@@ -30,11 +30,12 @@ from agentiam.findings.rule_docs import render_markdown
 from agentiam.history import ScanDiff, default_scans, diff_scans
 from agentiam.inventory import views
 from agentiam.inventory.store import Store
+from agentiam.logs import JsonFormatter
 from agentiam.pipeline import ScanRequest, analyze_scan, collect
 from agentiam.plugins import Plugins, installed_plugins
 from agentiam.reports.base import write_report, write_reports
 from agentiam.reports.console import print_summary
-from agentiam.reports.gate import evaluate_gate, exit_code
+from agentiam.reports.gate import evaluate_gate, exit_code, load_baseline, write_baseline
 from agentiam.reports.loader import load_report_data, resolve_scan_id
 from agentiam.reports.model import ReportData
 
@@ -79,11 +80,14 @@ class AgentiamGroup(click.Group):
             ctx.exit(0)
 
 
-def _setup_logging(verbose: int, quiet: bool) -> None:
+def _setup_logging(verbose: int, quiet: bool, log_format: str = "text") -> None:
     level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
-    handler: logging.Handler = (
-        RichHandler(console=err, show_path=False) if err.is_terminal else logging.StreamHandler(sys.stderr)
-    )
+    if log_format == "json":
+        handler: logging.Handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter(with_tracebacks=level <= logging.DEBUG))
+        logging.basicConfig(level=level, handlers=[handler], force=True)
+        return
+    handler = RichHandler(console=err, show_path=False) if err.is_terminal else logging.StreamHandler(sys.stderr)
     logging.basicConfig(
         level=level,
         handlers=[handler],
@@ -105,10 +109,20 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 )
 @click.option("-v", "--verbose", count=True, help="More logging (repeat for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    envvar="AGENTIAM_LOG_FORMAT",
+    help="Logs on stderr as text, or as JSON lines (time, level, logger, message).",
+)
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, config_file: str | None, verbose: int, quiet: bool) -> None:
+def cli(
+    ctx: click.Context, db: str | None, config_file: str | None, verbose: int, quiet: bool, log_format: str
+) -> None:
     """Which identities do your AI agents run as, and what can they do?"""
-    _setup_logging(verbose, quiet)
+    _setup_logging(verbose, quiet, log_format)
     ctx.obj = State(load_settings(config_file, {"db": db} if db else {}))
 
 
@@ -202,6 +216,7 @@ def _collect(state: State, flags: CollectionFlags) -> tuple[int, str]:
     outcome = collect(state.store(), state.settings, request, state.plugins)
     for failure in outcome.failures:
         err.print(f"[red]collection failed:[/] {failure}", highlight=False)
+    log.info("scan %d collected: %s", outcome.scan_id, outcome.status)
     return outcome.scan_id, outcome.status
 
 
@@ -274,6 +289,7 @@ def _analyze(state: State, scan_id: int) -> bool:
     result = analyze_scan(state.store(), scan_id, state.settings, state.plugins)
     for error in result.rule_errors:
         err.print(f"[red]error:[/] {error}", highlight=False)
+    log.info("scan %d analysed: %d rule(s) failed", scan_id, len(result.rule_errors))
     return not result.rule_errors
 
 
@@ -305,14 +321,45 @@ def report(state: State, fmt: str, output: str, scan_id: int | None) -> None:
 @click.option("--fail-on", type=SEVERITY, help="Threshold severity. [default: settings' fail_on, else high]")
 @click.option("--scan", "scan_id", type=int, help="Scan to gate. [default: the latest analysed]")
 @click.option("--allow-partial", is_flag=True, help="Do not fail (3) because the scan was partial.")
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Fail only on findings whose fingerprint is not in this baseline file.",
+)
+@click.option(
+    "--create-baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the scan's open findings to this baseline file and exit 0, without gating.",
+)
+@click.option("--new-only", is_flag=True, help="Fail only on findings new (or reopened) since the previous scan.")
 @pass_state
-def gate(state: State, fail_on: str | None, scan_id: int | None, allow_partial: bool) -> None:
+def gate(
+    state: State,
+    fail_on: str | None,
+    scan_id: int | None,
+    allow_partial: bool,
+    baseline_file: Path | None,
+    create_baseline: Path | None,
+    new_only: bool,
+) -> None:
     """Exit 1 if open findings at or above a severity exist (for CI)."""
+    if create_baseline and (baseline_file or new_only):
+        raise UsageError("--create-baseline does not gate: use it without --baseline and --new-only")
     store = state.store(reading=True)
     data = load_report_data(store, resolve_scan_id(store, scan_id))
-    result = evaluate_gate(data, fail_on or state.settings.fail_on or "high")
+    if create_baseline:
+        count = write_baseline(data, create_baseline)
+        err.print(f"wrote {create_baseline}: {count} fingerprint(s) from scan {data.scan.id}", highlight=False)
+        return
+    baseline = load_baseline(baseline_file) if baseline_file else None
+    result = evaluate_gate(data, fail_on or state.settings.fail_on or "high", baseline, new_only)
     for finding in result.failing:
         click.echo(f"{finding.severity.upper():8} {finding.rule_id:12} {finding.subject_name}: {finding.message}")
+    if baseline_file:
+        err.print(f"{result.excused_by_baseline} finding(s) excused by the baseline {baseline_file}", highlight=False)
+    if new_only:
+        err.print(f"{result.not_new} finding(s) not new since the previous scan", highlight=False)
     verdict = "passed" if result.passed else f"failed: {len(result.failing)} open finding(s) at or above"
     err.print(f"gate {verdict} {result.threshold} (scan {data.scan.id}, {data.scan.status})", highlight=False)
     sys.exit(exit_code(result, data.scan.status, allow_partial))
