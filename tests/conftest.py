@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 
+from agentiam.cli import cli
 from agentiam.config import Settings, load_settings
 from agentiam.inventory.records import AnyRecord, BindingMechanism, BindingRecord, WorkloadRecord
 from agentiam.inventory.store import Store
@@ -153,3 +155,41 @@ def scan_document(tmp_path: Path, settings: Settings, plugins: Plugins) -> Scann
         return load_report_data(store, outcome.scan_id)
 
     return run
+
+
+# -- the command line, for end-to-end tests through click's CliRunner --------------------------------------------
+
+ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+LOGS = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": ["logs:PutLogEvents"],
+            "Resource": "arn:aws:logs:us-east-1:123456789012:log-group:/a:*",
+        }
+    ],
+}
+
+
+class Cli:
+    """`agentiam --db <a temporary inventory> ...` through CliRunner; a traceback on stderr fails the test."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.db = str(tmp_path / "inventory.db")
+        self.tmp_path = tmp_path
+
+    def __call__(self, *args: str) -> Result:
+        result = CliRunner().invoke(cli, ["--db", self.db, *args])
+        assert "Traceback" not in result.stderr, result.stderr
+        return result
+
+    def export(self, roles: list[dict[str, Any]], name: str = "authz.json") -> str:
+        path = self.tmp_path / name
+        path.write_text(json.dumps(authorization_details(roles)))
+        return str(path)
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Cli:
+    return Cli(tmp_path)

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from agentiam.logs import JsonFormatter
-from tests.cli.test_commands import ADMIN, Cli
-from tests.conftest import role
+from tests.conftest import ADMIN, Cli, role
 
 
 def _json_lines(stderr: str) -> list[dict[str, str]]:

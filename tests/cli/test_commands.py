@@ -7,43 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from agentiam.cli import cli
-from tests.conftest import authorization_details, role
-
-ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-LOGS = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Action": ["logs:PutLogEvents"],
-            "Resource": "arn:aws:logs:us-east-1:123456789012:log-group:/a:*",
-        }
-    ],
-}
-
-
-class Cli:
-    def __init__(self, tmp_path: Path) -> None:
-        self.db = str(tmp_path / "inventory.db")
-        self.tmp_path = tmp_path
-
-    def __call__(self, *args: str) -> Result:
-        result = CliRunner().invoke(cli, ["--db", self.db, *args])
-        assert "Traceback" not in result.stderr, result.stderr
-        return result
-
-    def export(self, roles: list[dict[str, Any]], name: str = "authz.json") -> str:
-        path = self.tmp_path / name
-        path.write_text(json.dumps(authorization_details(roles)))
-        return str(path)
-
-
-@pytest.fixture
-def run(tmp_path: Path) -> Cli:
-    return Cli(tmp_path)
+from tests.conftest import ADMIN, LOGS, Cli, authorization_details, role
 
 
 def test_scan_exits_0_without_a_threshold_and_1_when_the_gate_fails(run: Cli) -> None:

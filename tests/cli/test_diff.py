@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.test_commands import ADMIN, LOGS, Cli
-from tests.conftest import ACCOUNT, authorization_details, managed_policy, role
+from tests.conftest import ACCOUNT, ADMIN, LOGS, Cli, authorization_details, managed_policy, role
 
 S3_ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
 LOGS_WIDER = {"Version": "2012-10-17", "Statement": [{**LOGS["Statement"][0], "Resource": "*"}]}

@@ -7,13 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_commands import ADMIN, LOGS, Cli
-from tests.conftest import role
-
-
-@pytest.fixture
-def run(tmp_path: Path) -> Cli:
-    return Cli(tmp_path)
+from tests.conftest import ADMIN, LOGS, Cli, role
 
 
 def test_a_baseline_excuses_accepted_findings_and_fails_on_new_ones(run: Cli, tmp_path: Path) -> None:

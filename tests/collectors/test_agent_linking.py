@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import ACCOUNT, Scanner, authorization_details, role
-
-ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+from tests.conftest import ACCOUNT, ADMIN, Scanner, authorization_details, role
 
 
 def _functions(*functions: dict[str, object]) -> dict[str, object]:

@@ -38,13 +38,12 @@ from agentiam.inventory.store import Store
 from agentiam.pipeline import ScanRequest, analyze_scan, collect
 from agentiam.plugins import Plugins
 from agentiam.reports.loader import load_report_data
-from tests.conftest import ACCOUNT, authorization_details, managed_policy, role
+from tests.conftest import ACCOUNT, ADMIN, authorization_details, managed_policy, role
 
 pytestmark = pytest.mark.corpus
 
 IMPOSSIBLE = {"Bool": {"aws:SecureTransport": "maybe"}}
 OTHER_SERVICE = "states.amazonaws.com"  # no path passes a role to Step Functions
-ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
 def _catalogue(corpora: Path) -> dict[str, dict[str, Any]]:

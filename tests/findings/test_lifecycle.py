@@ -11,9 +11,8 @@ from agentiam.findings.registry import Hit
 from agentiam.inventory.store import Store
 from agentiam.plugins import Plugins
 from agentiam.reports.loader import load_report_data
-from tests.conftest import Scanner, authorization_details, role
+from tests.conftest import ADMIN, Scanner, authorization_details, role
 
-ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 S3_ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
 
 

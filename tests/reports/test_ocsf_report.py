@@ -16,10 +16,8 @@ from agentiam.cli import cli
 from agentiam.reports.base import write_report
 from agentiam.reports.model import ReportData
 from agentiam.reports.ocsf_report import ACTIVITY_IDS, SEVERITY_IDS, STATUS_IDS, OcsfReporter, epoch_ms
-from tests.conftest import authorization_details, role
+from tests.conftest import ADMIN, authorization_details, role
 from tests.reports.conftest import STARTED
-
-ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
 def render(data: ReportData) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ from agentiam.reports.sarif_report import (
     SarifReporter,
     inventory_anchor,
 )
-from tests.conftest import authorization_details, role
+from tests.conftest import ADMIN, authorization_details, role
 
 ADMIN_META = RuleMeta(
     id="aws.iam.admin-access",
@@ -190,9 +190,6 @@ def test_a_companion_must_not_leave_the_report_folder(tmp_path: Path, report_dat
     with pytest.raises(Exception, match="without a folder"):
         write_report(Escaping(rules={}), report_data, tmp_path / "out.sarif")
     assert not (tmp_path.parent / "outside.txt").exists()
-
-
-ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
 def test_scan_and_report_write_the_sarif_and_its_anchor(tmp_path: Path) -> None:
