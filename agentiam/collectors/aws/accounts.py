@@ -16,7 +16,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from agentiam.collectors.aws.session import client, describe_error
-from agentiam.collectors.base import CallStats
+from agentiam.collectors.base import CallStats, CollectContext, Scope
 from agentiam.config import AwsSettings
 from agentiam.errors import CollectorError
 
@@ -102,3 +102,16 @@ def resolve_accounts(
             continue
         accounts.append(AwsAccount(account_id, name, session_factory=sessions))
     return accounts
+
+
+class AwsCollector:
+    """What every live AWS collector shares: the AWS flags ask for it, and a global service (IAM) has one scope per
+    scanned account. Regional collectors override `scopes` (see regional.py)."""
+
+    provider = "aws"
+
+    def live_requested(self, ctx: CollectContext) -> bool:
+        return ctx.aws_session_factory is not None
+
+    def scopes(self, ctx: CollectContext) -> list[Scope]:
+        return [Scope(key=account.id, label=account.label) for account in ctx.aws_accounts()]

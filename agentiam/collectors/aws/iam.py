@@ -14,6 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from agentiam.collectors.aws.accounts import AwsCollector
 from agentiam.collectors.aws.classify import classify_agent, owner_from_tags
 from agentiam.collectors.aws.session import client, describe_error, make_session
 from agentiam.collectors.base import CollectContext, OfflineImport, Scope
@@ -384,20 +385,9 @@ def looks_like_authorization_details(document: Any) -> bool:
     )
 
 
-class AwsIamCollector:
+class AwsIamCollector(AwsCollector):
     name = "aws-iam"
-    provider = "aws"
     offline_format = "aws iam get-account-authorization-details (JSON)"
-
-    def live_requested(self, ctx: CollectContext) -> bool:
-        return ctx.aws_session_factory is not None
-
-    def scopes(self, ctx: CollectContext) -> list[Scope]:
-        """One scope per account: IAM is global, so regions do not matter here."""
-        return [
-            Scope(key=a.id, label=f"AWS account {a.id}" + (f" ({a.name})" if a.name else ""))
-            for a in ctx.aws_accounts()
-        ]
 
     def collect(self, ctx: CollectContext, scope: Scope) -> Iterator[AnyRecord]:
         iam = client(ctx.aws_session(scope.key), "iam", ctx.settings.aws, ctx.stats)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError, NoCredentialsError
 
+from agentiam.collectors.aws.accounts import AwsCollector
 from agentiam.collectors.base import CollectContext, Scope
 
 # After these, no further call in the scope can succeed with the same credentials: the scope fails as a whole.
@@ -36,13 +37,8 @@ def regional_scopes(ctx: CollectContext) -> list[Scope]:
     ]
 
 
-class RegionalAwsCollector:
-    """What every live, regional AWS collector shares: the AWS flags ask for it, one scope per account x region."""
-
-    provider = "aws"
-
-    def live_requested(self, ctx: CollectContext) -> bool:
-        return ctx.aws_session_factory is not None
+class RegionalAwsCollector(AwsCollector):
+    """A live AWS collector of a regional service: one scope per account x configured region."""
 
     def scopes(self, ctx: CollectContext) -> list[Scope]:
         return regional_scopes(ctx)
