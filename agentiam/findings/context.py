@@ -47,6 +47,8 @@ class AwsPrincipal:
     permissions: EffectivePermissions
     has_boundary: bool
     problems: list[PolicyProblem] = field(default_factory=list)
+    # Facts derived from the permissions that several rules ask for (is it an administrator?): computed once.
+    derived: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass

@@ -149,7 +149,10 @@ def administrator_access(ctx: AnalysisContext, params: dict[str, Any]) -> Iterat
 
 
 def is_admin(ctx: AnalysisContext, principal: AwsPrincipal) -> bool:
-    return admin_equivalence(principal, ctx.catalogue, ADMIN_COVERAGE) is not None
+    """Asked by most AWS rules, for every principal: computed once per principal."""
+    if "is_admin" not in principal.derived:
+        principal.derived["is_admin"] = admin_equivalence(principal, ctx.catalogue, ADMIN_COVERAGE) is not None
+    return bool(principal.derived["is_admin"])
 
 
 @rule(
