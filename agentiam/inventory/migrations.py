@@ -28,7 +28,16 @@ def _create_initial_schema(conn: Connection) -> None:
     SQLModel.metadata.create_all(conn)
 
 
-MIGRATIONS: tuple[MigrationStep, ...] = (MigrationStep(1, "initial schema", _create_initial_schema),)
+def _add_grant_attributes(conn: Connection) -> None:
+    # A fresh database already has the column: step 1 creates the tables from the current schema.
+    if "attributes_json" not in {column["name"] for column in inspect(conn).get_columns("grant")}:
+        conn.exec_driver_sql("ALTER TABLE \"grant\" ADD COLUMN attributes_json TEXT NOT NULL DEFAULT '{}'")
+
+
+MIGRATIONS: tuple[MigrationStep, ...] = (
+    MigrationStep(1, "initial schema", _create_initial_schema),
+    MigrationStep(2, "grant attributes (assignment conditions, missing roles)", _add_grant_attributes),
+)
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

@@ -123,9 +123,10 @@ class GrantRecord(Record):
     policy_name: str
     policy_ref: str  # the native id of the policy: a managed policy ARN, or "<principal>/inline/<name>"
     policy_source: str  # aws_managed, customer_managed, inline, group_inline, group_managed, ...
-    grant_kind: Literal["permission", "boundary", "role_assignment", "role_binding"] = "permission"
+    grant_kind: Literal["permission", "boundary", "role_assignment", "deny_assignment", "role_binding"] = "permission"
     via: str | None = None  # e.g. the group that passes the policy on
     scope: str | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)  # e.g. an assignment's condition, a missing role
 
 
 class TrustRecord(Record):

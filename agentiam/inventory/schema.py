@@ -133,6 +133,7 @@ class Grant(SQLModel, table=True):
     grant_kind: str
     via: str | None = None
     scope: str | None = None
+    attributes_json: str = _json()  # type: ignore[assignment]
     __table_args__ = (Index("ix_grant_scan_identity", "scan_id", "identity_uid"),)
 
 

@@ -189,6 +189,7 @@ def _grant_row(r: GrantRecord) -> dict[str, Any]:
         "grant_kind": r.grant_kind,
         "via": r.via,
         "scope": r.scope,
+        "attributes_json": _dumps(r.attributes),
     }
 
 

@@ -49,6 +49,27 @@ def test_upgrade_applies_nothing_twice(tmp_path: Path) -> None:
     assert store.upgrade() == []
 
 
+def test_a_version_1_database_gains_grant_attributes_and_keeps_its_grants(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    store = Store.open(str(path))
+    scan = store.begin_scan("0", {})
+    run = store.begin_collector_run(scan, "aws-iam", "aws", "111122223333", "test")
+    policy = PolicyRecord(provider="aws", policy_kind="aws_iam_policy", document={"Statement": []})
+    old_grant = GrantRecord(
+        identity_uid="aws:r", policy_hash=policy.hash, policy_name="p", policy_ref="p", policy_source="inline"
+    )
+    store.complete_collector_run(scan, run, [policy, old_grant])
+    store.engine.dispose()
+    with sqlite3.connect(path) as conn:  # what agentiam 0.1 wrote: no attributes column, schema version 1
+        conn.execute('ALTER TABLE "grant" DROP COLUMN attributes_json')
+        conn.execute("DELETE FROM migration WHERE version > 1")
+
+    upgraded = Store.open(str(path))
+    assert upgraded.info()["schema_version"] == migrations.LATEST_VERSION
+    with upgraded.read() as conn:
+        assert views.grants(conn, scan)["attributes"].tolist() == [{}]
+
+
 def test_a_database_from_a_newer_agentiam_is_refused_not_rewritten(tmp_path: Path) -> None:
     path = tmp_path / "future.db"
     Store.open(str(path))
