@@ -1,0 +1,1 @@
+"""Azure: managed identities and service principals, their role assignments, function apps and AI agents."""

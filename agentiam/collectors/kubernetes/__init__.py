@@ -1,0 +1,1 @@
+"""Kubernetes: agent pods, their service accounts, effective RBAC and links into cloud IAM."""
