@@ -49,10 +49,41 @@ class AwsSettings(_Section):
     )
 
 
+class KubernetesSettings(_Section):
+    kubeconfig: str | None = None  # default: $KUBECONFIG, then ~/.kube/config
+    contexts: list[str] = Field(default_factory=list)  # --kube-context, repeatable; empty = the current context
+    in_cluster: bool = False  # the pod's service-account token, when agentiam runs inside the cluster
+    # Pods are selected server-side: one list call per selector, results merged.
+    agent_label_selectors: list[str] = Field(default_factory=lambda: ["app=ai-agent"])
+    # Agent custom resources, "<group>/<Kind>", discovered through /apis when the cluster serves them.
+    agent_crds: list[str] = Field(default_factory=lambda: ["kagent.dev/Agent", "agents.x-k8s.io/Agent"])
+    page_size: int = Field(500, ge=1, le=5000)
+    max_attempts: int = Field(5, ge=1, le=30)  # per request, for 429 and 5xx
+    # Offline exports do not name their cluster; this does (else the file name is used).
+    offline_cluster: str | None = None
+
+
+class AzureSettings(_Section):
+    subscriptions: list[str] = Field(default_factory=list)  # --azure-subscription, repeatable; empty = all visible
+    tenant_id: str | None = None
+    max_attempts: int = Field(10, ge=1, le=30)  # per request, for 429 and 5xx
+    # Environment isolation: subscription id or display name -> class (e.g. "production", "non-production"), and the
+    # subscription tag that says the same when the mapping does not.
+    environments: dict[str, str] = Field(default_factory=dict)
+    environment_tag_key: str = "environment"
+    production_classes: list[str] = Field(default_factory=lambda: ["production", "prod", "prd"])
+    # Federated credentials: issuers trusted without question (AKS OIDC issuers found in the scan are added).
+    trusted_federation_issuers: list[str] = Field(
+        default_factory=lambda: ["https://token.actions.githubusercontent.com"]
+    )
+
+
 class Settings(_Section):
     db: str = "agentiam.db"
     fail_on: Severity | None = None
     aws: AwsSettings = Field(default_factory=AwsSettings)
+    kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
+    azure: AzureSettings = Field(default_factory=AzureSettings)
     classification: ClassificationSettings = Field(default_factory=ClassificationSettings)
     # Per-rule parameter overrides: [rules.AWS-IAM-001] some_param = 3
     rules: dict[str, dict[str, Any]] = Field(default_factory=dict)
