@@ -30,6 +30,14 @@ class FindingRow:
     references: list[str]
     first_seen_at: datetime
     last_seen_at: datetime
+    # Set when an unexpired suppression (suppressions file) or access-review exception covers the finding:
+    # {"kind": "suppression"|"exception", "owner", "reason", "expires" (ISO date), "source"}. A suppressed finding is
+    # still reported everywhere, marked as such; only the gate ignores it.
+    suppression: dict[str, Any] | None = None
+
+    @property
+    def suppressed(self) -> bool:
+        return self.suppression is not None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,9 @@ class KubernetesSnapshot:
     # bindings from the AWS side point at (kubernetes:<cluster>:serviceaccount:<ns>/<name>).
     cluster: str
     source: str  # "context <name>", "in-cluster", or the export file's path
+    # The service-account token issuer (/.well-known/openid-configuration), when known: Azure federated credentials
+    # and AWS OIDC providers name a cluster by it.
+    oidc_issuer: str | None = None
     # Raw objects by kind: "Pod", "ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
     # owners ("ReplicaSet", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"), and agent custom resources
     # keyed "<group>/<Kind>" (for example "kagent.dev/Agent"). Every object carries "kind" and "apiVersion", which
