@@ -55,6 +55,8 @@ class _Shared:
     lock: threading.Lock = field(default_factory=threading.Lock)
     aws_accounts: list[AwsAccount] | None = None
     aws_accounts_error: CollectorError | None = None  # remembered: every AWS collector fails alike, with one call
+    # Microsoft Graph sign-in activity per tenant (tenant-wide, so read once): (activities by app id, why unknown).
+    azure_sign_ins: dict[str, tuple[dict[str, Any] | None, str | None]] = field(default_factory=dict)
 
 
 @dataclass
@@ -64,6 +66,9 @@ class CollectContext:
     aws_session_factory: Callable[[], Any] | None = None
     stats: CallStats = field(default_factory=CallStats)
     aws_organization: bool = False  # --aws-org: scan every account of the Organization
+    # Azure: a TokenCredential factory (DefaultAzureCredential; set by --azure), and the HTTP transport tests replace.
+    azure_credential_factory: Callable[[], Any] | None = None
+    azure_transport_factory: Callable[[], Any] | None = None
     shared: _Shared = field(default_factory=_Shared)
 
     def for_scope(self) -> CollectContext:

@@ -1,0 +1,413 @@
+"""Reading one Azure subscription live into an AzureSnapshot (I/O only; the transform is elsewhere and pure).
+
+What is read, per subscription, all read-only (docs/permissions.md lists the permissions):
+
+- the subscription (display name, tags, tenant);
+- role definitions, built-in and custom, as listed at the subscription's scope;
+- role assignments that apply to the subscription: the list at subscription scope *without* `$filter=atScope()`,
+  which returns those at the subscription, its resource groups and resources, and those inherited from management
+  groups and the root (`atScope()` would drop the ones below the subscription);
+- deny assignments;
+- user-assigned managed identities and their federated identity credentials;
+- resources: the generic resources list (it carries `identity` and `kind`) keeps every resource with an identity;
+  the types that matter to agents (web and function apps, container apps and jobs, AI Services / Foundry accounts
+  and their projects, AKS clusters, VMs) are then read through their own providers for full properties
+  (`disableLocalAuth`, `oidcIssuerProfile`, ...), and only when the generic list shows the type (or could not be read),
+  so that an unregistered resource provider is never called;
+- last sign-in activity per service principal from Microsoft Graph (tenant-wide, read once per tenant).
+
+A 403 on one part makes that part "not evaluated" with an error issue naming the subscription, the part and the
+permission it needs; the other parts are still read. A subscription that cannot be read at all, or credentials that
+do not work, fail the whole scope with the reason.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from azure.core.credentials import TokenCredential
+from azure.core.exceptions import ClientAuthenticationError
+
+from agentiam.collectors.azure.arm import UNREACHABLE, ApiError, RawReader, arm_reader, graph_reader, pipeline_options
+from agentiam.collectors.azure.snapshot import AzureSnapshot, RawObject
+from agentiam.collectors.base import CollectContext, Scope
+from agentiam.config import AzureSettings
+from agentiam.errors import CollectorError, UsageError
+from agentiam.inventory.records import IssueRecord
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+AUTHORIZATION_API = "2022-04-01"
+MSI_API = "2023-01-31"
+RESOURCES_API = "2021-04-01"
+SUBSCRIPTIONS_API = "2022-12-01"
+SIGN_INS_PATH = "/beta/reports/servicePrincipalSignInActivities"
+SIGN_INS_PERMISSION = "Microsoft Graph application permission AuditLog.Read.All (and an Entra ID P1 or P2 licence)"
+INACTIVE_SUBSCRIPTION_STATES = frozenset({"disabled", "deleted"})
+
+
+@dataclass(frozen=True)
+class SdkClient:
+    """An azure-mgmt client class, imported only when a subscription has something it reads."""
+
+    module: str
+    name: str
+    per_subscription: bool = True
+
+
+SUBSCRIPTIONS = SdkClient("azure.mgmt.subscription", "SubscriptionClient", per_subscription=False)
+AUTHORIZATION = SdkClient("azure.mgmt.authorization", "AuthorizationManagementClient")
+MSI = SdkClient("azure.mgmt.msi", "ManagedServiceIdentityClient")
+RESOURCES = SdkClient("azure.mgmt.resource.resources", "ResourceManagementClient")
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """A resource type read through its own provider, for the properties the generic list leaves out."""
+
+    arm_type: str
+    client: SdkClient
+    api_version: str
+    children: tuple[str, ...] = ()  # child types listed under each resource (`<id>/<child>`)
+
+    @property
+    def permission(self) -> str:
+        return f"{self.arm_type}/read"
+
+
+RESOURCE_TYPES = (
+    ResourceType("Microsoft.Web/sites", SdkClient("azure.mgmt.web", "WebSiteManagementClient"), "2024-04-01"),
+    ResourceType(
+        "Microsoft.App/containerApps", SdkClient("azure.mgmt.appcontainers", "ContainerAppsAPIClient"), "2024-03-01"
+    ),
+    ResourceType("Microsoft.App/jobs", SdkClient("azure.mgmt.appcontainers", "ContainerAppsAPIClient"), "2024-03-01"),
+    ResourceType(
+        "Microsoft.CognitiveServices/accounts",
+        SdkClient("azure.mgmt.cognitiveservices", "CognitiveServicesManagementClient"),
+        "2025-06-01",
+        children=("projects",),
+    ),
+    ResourceType(
+        "Microsoft.ContainerService/managedClusters",
+        SdkClient("azure.mgmt.containerservice", "ContainerServiceClient"),
+        "2024-09-01",
+    ),
+    ResourceType(
+        "Microsoft.Compute/virtualMachines", SdkClient("azure.mgmt.compute", "ComputeManagementClient"), "2024-07-01"
+    ),
+)
+_TYPES_READ_DIRECTLY = {t.arm_type.lower() for t in RESOURCE_TYPES} | {
+    f"{t.arm_type}/{child}".lower() for t in RESOURCE_TYPES for child in t.children
+}
+
+
+def live_requested(ctx: CollectContext) -> bool:
+    """--azure or --azure-subscription: the CLI hands in a credential factory only then."""
+    return ctx.azure_credential_factory is not None
+
+
+def make_credential(settings: AzureSettings) -> TokenCredential:
+    """DefaultAzureCredential: environment, workload identity (OIDC in CI), managed identity, Azure CLI, ...
+
+    The configured tenant is preferred by every credential of the chain that takes one.
+    """
+    from azure.identity import DefaultAzureCredential
+
+    tenant = settings.tenant_id
+    if not tenant:
+        return DefaultAzureCredential()
+    return DefaultAzureCredential(
+        workload_identity_tenant_id=tenant,
+        shared_cache_tenant_id=tenant,
+        visual_studio_code_tenant_id=tenant,
+        interactive_browser_tenant_id=tenant,
+        broker_tenant_id=tenant,
+    )
+
+
+class AzureSession:
+    """One scope's credential and SDK clients, built lazily with the scope's retry and counting policies."""
+
+    def __init__(self, ctx: CollectContext, subscription_id: str = "") -> None:
+        if ctx.azure_credential_factory is None:
+            raise UsageError("Azure collection needs credentials: give --azure or --azure-subscription")
+        self.ctx = ctx
+        self.subscription_id = subscription_id
+        self.credential = ctx.azure_credential_factory()
+        self._readers: dict[SdkClient, RawReader] = {}
+
+    def options(self) -> dict[str, Any]:
+        return pipeline_options(self.ctx.settings.azure, self.ctx.stats, self.ctx.azure_transport_factory)
+
+    def arm(self, sdk: SdkClient) -> RawReader:
+        if sdk not in self._readers:
+            client_class = getattr(importlib.import_module(sdk.module), sdk.name)
+            arguments: tuple[Any, ...] = (
+                (self.credential, self.subscription_id) if sdk.per_subscription else (self.credential,)
+            )
+            self._readers[sdk] = arm_reader(client_class(*arguments, **self.options()))
+        return self._readers[sdk]
+
+    def graph(self) -> RawReader:
+        return graph_reader(self.credential, self.options())
+
+
+def _unreachable(exc: Exception) -> CollectorError:
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return CollectorError(f"Azure credentials or network: {type(exc).__name__}: {first_line}")
+
+
+# -- subscriptions (scopes) ----------------------------------------------------------------------------------------
+
+
+def get_subscriptions(session: AzureSession) -> list[RawObject]:
+    return session.arm(SUBSCRIPTIONS).list("/subscriptions", {"api-version": SUBSCRIPTIONS_API})
+
+
+def subscription_scopes(ctx: CollectContext) -> list[Scope]:
+    """The configured subscriptions (by id or display name), or every enabled subscription the credential sees."""
+    session = AzureSession(ctx)
+    try:
+        visible = get_subscriptions(session)
+    except UNREACHABLE as exc:
+        raise _unreachable(exc) from None
+    except ApiError as exc:
+        raise CollectorError(f"Azure subscriptions could not be listed: {exc}") from None
+    by_key: dict[str, RawObject] = {}
+    for subscription in visible:
+        by_key[str(subscription.get("subscriptionId", "")).lower()] = subscription
+        by_key.setdefault(str(subscription.get("displayName", "")).lower(), subscription)
+    configured = ctx.settings.azure.subscriptions
+    if not configured:
+        active = [s for s in visible if str(s.get("state", "")).lower() not in INACTIVE_SUBSCRIPTION_STATES]
+        if not active:
+            raise CollectorError("the Azure credential sees no enabled subscription (give --azure-subscription ID)")
+        return [_scope(s) for s in active]
+    scopes = []
+    for wanted in configured:
+        found = by_key.get(wanted.lower())
+        # One the credential does not list is still a scope: reading it fails alone, with the reason.
+        scopes.append(_scope(found) if found else Scope(key=wanted.lower(), label=wanted))
+    return scopes
+
+
+def _scope(subscription: RawObject) -> Scope:
+    key = str(subscription["subscriptionId"]).lower()
+    return Scope(key=key, label=str(subscription.get("displayName") or key))
+
+
+# -- one subscription ----------------------------------------------------------------------------------------------
+
+
+def read_subscription(ctx: CollectContext, scope: Scope) -> AzureSnapshot:
+    """Everything the transform needs of one subscription, as raw ARM JSON; raises CollectorError when unreadable."""
+    session = AzureSession(ctx, scope.key)
+    snapshot = AzureSnapshot(subscription_id=scope.key, source="live")
+    try:
+        snapshot.subscription = get_subscription(session, scope)
+        reader = _PartReader(snapshot, scope)
+        snapshot.role_definitions = reader.read(
+            "role_definitions",
+            "Microsoft.Authorization/roleDefinitions/read",
+            lambda: get_role_definitions(session, scope.key),
+            [],
+        )
+        snapshot.role_assignments = reader.read(
+            "role_assignments",
+            "Microsoft.Authorization/roleAssignments/read",
+            lambda: get_role_assignments(session, scope.key),
+            [],
+        )
+        snapshot.deny_assignments = reader.read(
+            "deny_assignments",
+            "Microsoft.Authorization/denyAssignments/read",
+            lambda: get_deny_assignments(session, scope.key),
+            [],
+        )
+        snapshot.user_assigned_identities = reader.read(
+            "user_assigned_identities",
+            "Microsoft.ManagedIdentity/userAssignedIdentities/read",
+            lambda: get_user_assigned_identities(session, scope.key),
+            [],
+        )
+        for identity in snapshot.user_assigned_identities:
+            credentials = reader.read(
+                f"federated_credentials:{identity['id']}",
+                "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/read",
+                lambda identity=identity: get_federated_credentials(session, identity["id"]),
+                None,
+            )
+            if credentials is not None:
+                snapshot.federated_credentials[str(identity["id"]).lower()] = credentials
+        snapshot.resources = get_resources(session, reader, scope.key)
+        snapshot.sign_ins, snapshot.sign_ins_unavailable = tenant_sign_ins(
+            ctx, session, str(snapshot.subscription.get("tenantId") or ctx.settings.azure.tenant_id or "")
+        )
+    except UNREACHABLE as exc:
+        raise _unreachable(exc) from None
+    if snapshot.sign_ins_unavailable:
+        snapshot.issues.append(
+            IssueRecord(
+                subject_uid=None,
+                source=f"Microsoft Graph {SIGN_INS_PATH}",
+                problem=f"usage unknown: {snapshot.sign_ins_unavailable}",
+                severity="warning",
+            )
+        )
+    return snapshot
+
+
+def get_subscription(session: AzureSession, scope: Scope) -> RawObject:
+    try:
+        subscription = session.arm(SUBSCRIPTIONS).get(f"/subscriptions/{scope.key}", {"api-version": SUBSCRIPTIONS_API})
+    except ApiError as exc:
+        raise CollectorError(
+            f"subscription {scope.label} ({scope.key}) cannot be read: {exc} "
+            "(the credential needs Reader, or at least Microsoft.Resources/subscriptions/read, on it)"
+        ) from None
+    return dict(subscription)
+
+
+class _PartReader:
+    """Reads one part of a snapshot; an API error leaves the part not evaluated, with an error issue."""
+
+    def __init__(self, snapshot: AzureSnapshot, scope: Scope) -> None:
+        self.snapshot = snapshot
+        self.scope = scope
+
+    def read(self, part: str, permission: str, get: Callable[[], T], default: T) -> T:
+        try:
+            return get()
+        except ApiError as exc:
+            self.not_evaluated(part, permission, exc)
+            return default
+
+    def not_evaluated(self, part: str, permission: str, exc: ApiError) -> None:
+        where = f"subscription {self.scope.label} ({self.scope.key})"
+        # ARM's 403 message repeats the client and the scope: its code and the permission needed say it all.
+        reason = f"denied (HTTP 403 {exc.code}); needs {permission}" if exc.denied else f"could not be read ({exc})"
+        self.snapshot.not_evaluated[part] = reason
+        self.snapshot.issues.append(
+            IssueRecord(
+                subject_uid=None, source=f"azure {where} {part}", problem=f"{part} not evaluated in {where}: {reason}"
+            )
+        )
+
+
+def get_role_definitions(session: AzureSession, subscription_id: str) -> list[RawObject]:
+    return session.arm(AUTHORIZATION).list(
+        f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions",
+        {"api-version": AUTHORIZATION_API},
+    )
+
+
+def get_role_assignments(session: AzureSession, subscription_id: str) -> list[RawObject]:
+    """At, above (management groups, root) and below (resource groups, resources) the subscription."""
+    return session.arm(AUTHORIZATION).list(
+        f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleAssignments",
+        {"api-version": AUTHORIZATION_API},
+    )
+
+
+def get_deny_assignments(session: AzureSession, subscription_id: str) -> list[RawObject]:
+    return session.arm(AUTHORIZATION).list(
+        f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/denyAssignments",
+        {"api-version": AUTHORIZATION_API},
+    )
+
+
+def get_user_assigned_identities(session: AzureSession, subscription_id: str) -> list[RawObject]:
+    return session.arm(MSI).list(
+        f"/subscriptions/{subscription_id}/providers/Microsoft.ManagedIdentity/userAssignedIdentities",
+        {"api-version": MSI_API},
+    )
+
+
+def get_federated_credentials(session: AzureSession, identity_id: str) -> list[RawObject]:
+    """Issuer, subject and audiences of each federated identity credential of one user-assigned identity."""
+    return session.arm(MSI).list(f"{identity_id}/federatedIdentityCredentials", {"api-version": MSI_API})
+
+
+def get_resources(session: AzureSession, reader: _PartReader, subscription_id: str) -> list[RawObject]:
+    """Resources with an identity (generic list), and every resource of the agent-relevant types, in full."""
+    generic = reader.read(
+        "resources",
+        "*/read (Microsoft.Resources/subscriptions/resources/read)",
+        lambda: session.arm(RESOURCES).list(
+            f"/subscriptions/{subscription_id}/resources",
+            {"api-version": RESOURCES_API, "$expand": "createdTime,changedTime"},
+        ),
+        None,
+    )
+    present = {str(r.get("type", "")).lower() for r in generic} if generic is not None else None
+    resources = [
+        r for r in generic or [] if _has_identity(r) and str(r.get("type", "")).lower() not in _TYPES_READ_DIRECTLY
+    ]
+    for resource_type in RESOURCE_TYPES:
+        if present is not None and resource_type.arm_type.lower() not in present:
+            continue
+        listed = reader.read(
+            resource_type.arm_type,
+            resource_type.permission,
+            lambda resource_type=resource_type: get_resources_of_type(session, resource_type, subscription_id),
+            [],
+        )
+        resources.extend(listed)
+        for child in resource_type.children:
+            child_type = f"{resource_type.arm_type}/{child}"
+            for parent in listed:
+                children = reader.read(
+                    f"{child_type}:{parent['id']}",
+                    f"{child_type}/read",
+                    lambda parent=parent, child=child, resource_type=resource_type: session.arm(
+                        resource_type.client
+                    ).list(f"{parent['id']}/{child}", {"api-version": resource_type.api_version}),
+                    [],
+                )
+                resources.extend(children)
+    return resources
+
+
+def get_resources_of_type(session: AzureSession, resource_type: ResourceType, subscription_id: str) -> list[RawObject]:
+    return session.arm(resource_type.client).list(
+        f"/subscriptions/{subscription_id}/providers/{resource_type.arm_type}",
+        {"api-version": resource_type.api_version},
+    )
+
+
+def _has_identity(resource: RawObject) -> bool:
+    identity = resource.get("identity")
+    return isinstance(identity, dict) and str(identity.get("type", "None")).lower() != "none"
+
+
+# -- usage (Microsoft Graph, tenant-wide) ---------------------------------------------------------------------------
+
+
+def tenant_sign_ins(
+    ctx: CollectContext, session: AzureSession, tenant_id: str
+) -> tuple[dict[str, RawObject] | None, str | None]:
+    """Sign-in activity per service principal, keyed by app id (lower-case); read once per tenant per scan.
+
+    Returns (activities, None), or (None, why): a denial or a missing licence means usage is unknown, never unused.
+    """
+    with ctx.shared.lock:
+        if tenant_id not in ctx.shared.azure_sign_ins:
+            ctx.shared.azure_sign_ins[tenant_id] = get_sign_ins(session)
+        return ctx.shared.azure_sign_ins[tenant_id]
+
+
+def get_sign_ins(session: AzureSession) -> tuple[dict[str, RawObject] | None, str | None]:
+    try:
+        activities = session.graph().list(SIGN_INS_PATH)
+    except ClientAuthenticationError as exc:  # no Graph token for this credential: usage unknown, ARM still read
+        return None, f"no Microsoft Graph token ({type(exc).__name__}); needs {SIGN_INS_PERMISSION}"
+    except ApiError as exc:
+        need = f"; needs {SIGN_INS_PERMISSION}" if exc.status in (401, 403) else ""
+        log.info("sign-in activity could not be read: %s", exc)
+        return None, f"service principal sign-in activity could not be read ({exc}){need}"
+    return {str(a["appId"]).lower(): a for a in activities if a.get("appId")}, None
