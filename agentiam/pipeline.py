@@ -73,8 +73,7 @@ def read_offline(path: Path, plugins: Plugins) -> OfflineInput:
     raise InputFormatError(str(path), f"JSON of an unknown shape ({shape}); expected one of: {expected}")
 
 
-def _collect_offline(store: Store, scan_id: int, item: OfflineInput, settings: Settings) -> str | None:
-    ctx = CollectContext(settings=settings)
+def _collect_offline(store: Store, scan_id: int, item: OfflineInput, ctx: CollectContext) -> str | None:
     collector = item.collector
     run_id = store.begin_collector_run(scan_id, collector.name, collector.provider, "pending", str(item.path))
     try:
@@ -140,8 +139,9 @@ def collect(store: Store, settings: Settings, request: ScanRequest, plugins: Plu
         raise UsageError("nothing to scan: give --aws or --azure for a live collection, or --offline FILE")
     scan_id = store.begin_scan(__version__, settings.model_dump(mode="json"))
     failures = []
+    offline_ctx = CollectContext(settings=settings, offline_documents=tuple((i.document, str(i.path)) for i in inputs))
     for item in inputs:
-        failure = _collect_offline(store, scan_id, item, settings)
+        failure = _collect_offline(store, scan_id, item, offline_ctx)
         if failure:
             failures.append(failure)
     if live:

@@ -55,8 +55,7 @@ class _Shared:
     lock: threading.Lock = field(default_factory=threading.Lock)
     aws_accounts: list[AwsAccount] | None = None
     aws_accounts_error: CollectorError | None = None  # remembered: every AWS collector fails alike, with one call
-    # Microsoft Graph sign-in activity per tenant (tenant-wide, so read once): (activities by app id, why unknown).
-    azure_sign_ins: dict[str, tuple[dict[str, Any] | None, str | None]] = field(default_factory=dict)
+    memo: dict[str, Any] = field(default_factory=dict)  # what a collector derives once per scan, by its own key
 
 
 @dataclass
@@ -70,6 +69,9 @@ class CollectContext:
     azure_credential_factory: Callable[[], Any] | None = None
     azure_transport_factory: Callable[[], Any] | None = None
     shared: _Shared = field(default_factory=_Shared)
+    # Every offline export of the scan (document, source): exports that refer to each other (an Azure role
+    # assignment names a role definition from another file) are joined whatever order the files come in.
+    offline_documents: tuple[tuple[Any, str], ...] = ()
 
     def for_scope(self) -> CollectContext:
         """The same context with its own call counters, for one scope's run."""

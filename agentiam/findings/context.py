@@ -24,6 +24,8 @@ from agentiam.findings.policy.aws import (
     effective_permissions,
     parse_policy,
 )
+from agentiam.findings.policy.azure import AzurePrincipal, RolePermissions, build_principals, evaluate_roles
+from agentiam.findings.policy.azure_catalogue import OperationCatalogue, default_operation_catalogue
 from agentiam.findings.policy.catalogue import ActionCatalogue, default_catalogue
 from agentiam.inventory import views
 from agentiam.inventory.store import Store
@@ -178,3 +180,21 @@ class AnalysisContext:
                 )
             )
         return principals
+
+    @cached_property
+    def azure_catalogue(self) -> OperationCatalogue:
+        return default_operation_catalogue()
+
+    @cached_property
+    def azure_roles(self) -> dict[str, RolePermissions]:
+        """Every Azure role definition and deny assignment held in the scan, evaluated once each (by hash)."""
+        grants = self._tables["grants"]
+        azure = set(grants["policy_hash"][grants["grant_kind"].isin(["role_assignment", "deny_assignment"])])
+        documents = self._tables["documents"]
+        return evaluate_roles({h: documents[h] for h in azure if h in documents}, self.azure_catalogue)
+
+    @cached_property
+    def azure_principals(self) -> list[AzurePrincipal]:
+        """Every Azure identity with its role assignments, deny assignments applied."""
+        identities = self.identities[self.identities["provider"] == "azure"]
+        return build_principals(identities.itertuples(), self._tables["grants"].itertuples(), self.azure_roles)

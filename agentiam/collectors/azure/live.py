@@ -395,10 +395,12 @@ def tenant_sign_ins(
 
     Returns (activities, None), or (None, why): a denial or a missing licence means usage is unknown, never unused.
     """
+    key = f"azure-sign-ins:{tenant_id}"
     with ctx.shared.lock:
-        if tenant_id not in ctx.shared.azure_sign_ins:
-            ctx.shared.azure_sign_ins[tenant_id] = get_sign_ins(session)
-        return ctx.shared.azure_sign_ins[tenant_id]
+        if key not in ctx.shared.memo:
+            ctx.shared.memo[key] = get_sign_ins(session)
+        result: tuple[dict[str, RawObject] | None, str | None] = ctx.shared.memo[key]
+        return result
 
 
 def get_sign_ins(session: AzureSession) -> tuple[dict[str, RawObject] | None, str | None]:
