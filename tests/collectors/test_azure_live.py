@@ -248,3 +248,24 @@ def test_every_real_built_in_role_definition_pages_through(corpora: Path, transp
     assert len(snapshot.role_definitions) == len(roles) > 900
     names = {d["properties"]["roleName"] for d in snapshot.role_definitions}
     assert {"Owner", "Contributor", "User Access Administrator", "Azure AI Developer"} <= names
+
+
+def test_one_credential_serves_every_scope_of_a_scan(transport: ReplayTransport) -> None:
+    made: list[FakeCredential] = []
+    ctx = context(transport)
+    ctx.azure_credential_factory = lambda: made.append(FakeCredential()) or made[-1]
+
+    live.subscription_scopes(ctx)
+    live.read_subscription(ctx.for_scope(), PROD_SCOPE)
+    live.read_subscription(ctx.for_scope(), Scope(SANDBOX, "contoso-sandbox"))
+
+    assert len(made) == 1
+
+
+def test_an_answer_that_is_not_json_leaves_its_part_not_evaluated(transport: ReplayTransport) -> None:
+    transport.answer(f"{SUB}/providers/Microsoft.Web/sites", 200, b"<html>upstream gateway error</html>")
+
+    snapshot = live.read_subscription(context(transport), PROD_SCOPE)
+
+    assert "InvalidJson" in snapshot.not_evaluated["Microsoft.Web/sites"]
+    assert "Microsoft.Web/sites" in snapshot.issues[0].problem

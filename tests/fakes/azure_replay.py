@@ -45,10 +45,12 @@ class FakeCredential:
 class ReplayResponse(HttpResponse):
     """A complete, already-read response (azure.core.rest.HttpResponse)."""
 
-    def __init__(self, request: HttpRequest, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, request: HttpRequest, status: int, body: Any, headers: dict[str, str] | None = None
+    ) -> None:  # body: JSON-able, or bytes sent as they are
         self._request = request
         self._status = status
-        self._content = b"" if body is None else json.dumps(body).encode()
+        self._content = body if isinstance(body, bytes) else b"" if body is None else json.dumps(body).encode()
         self._headers: MutableMapping[str, str] = CaseInsensitiveDict(
             {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
         )
@@ -206,15 +208,19 @@ class ReplayTransport(HttpTransport):  # type: ignore[type-arg]
         self.page_size = page_size
         self.requests: list[str] = []  # "GET <path>" of every attempt
         self.sleeps: list[float] = []  # retry back-offs the pipeline asked for
-        self._denied: dict[str, tuple[int, dict[str, Any]]] = {}
+        self._answers: dict[str, tuple[int, dict[str, Any] | bytes]] = {}
         self._throttled: dict[str, list[int]] = {}
         self._lock = threading.Lock()
 
     # -- injection ------------------------------------------------------------------------------------------------
 
-    def deny(self, path: str, body: dict[str, Any] | None = None, status: int = 403) -> None:
-        """Every request for `path` (any query) is refused."""
-        self._denied[path.lower().rstrip("/")] = (status, body or authorization_failed(path))
+    def deny(self, path: str, body: dict[str, Any] | None = None) -> None:
+        """Every request for `path` (any query) is refused with a 403."""
+        self.answer(path, 403, body or authorization_failed(path))
+
+    def answer(self, path: str, status: int, body: dict[str, Any] | bytes) -> None:
+        """Every request for `path` (any query) gets this answer, instead of what the estate holds."""
+        self._answers[path.lower().rstrip("/")] = (status, body)
 
     def throttle(self, path: str, times: int = 1, retry_after: int = 2) -> None:
         """The next `times` requests for `path` get a 429 with `Retry-After: retry_after`."""
@@ -252,8 +258,8 @@ class ReplayTransport(HttpTransport):  # type: ignore[type-arg]
             return ReplayResponse(request, 429, body, {"retry-after": str(retry_after)})
         if not request.headers.get("authorization", "").startswith("Bearer "):
             return ReplayResponse(request, 401, {"error": {"code": "AuthenticationFailed", "message": "no token"}})
-        if path in self._denied:
-            status, body = self._denied[path]
+        if path in self._answers:
+            status, body = self._answers[path]
             return ReplayResponse(request, status, body)
         query = {key: values[0] for key, values in parse_qs(url.query).items()}
         if url.hostname == ARM_HOST and "api-version" not in query:

@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 
 from azure.core import PipelineClient
 from azure.core.credentials import TokenCredential
-from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError, ServiceResponseError
+from azure.core.exceptions import ClientAuthenticationError, DecodeError, ServiceRequestError, ServiceResponseError
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import (
     BearerTokenCredentialPolicy,
@@ -123,10 +123,19 @@ class RawReader:
 
     def get(self, path: str, params: dict[str, str] | None = None) -> Any:
         url = _absolute(path, self._base_url)
-        response = self._pipeline.send_request(HttpRequest("GET", url, params=params or {}))
+        try:
+            # The pipeline response, not just the HTTP one: its ContentDecodePolicy has parsed the JSON already, and
+            # parsing 50,000 role assignments twice would cost more than everything else of the read.
+            answer = self._pipeline.send_request(
+                HttpRequest("GET", url, params=params or {}), _return_pipeline_response=True
+            )
+        except DecodeError as exc:
+            raise ApiError(200, "InvalidJson", f"the answer is not JSON ({exc.message})", url.split("?")[0]) from None
+        response = answer.http_response
         if response.status_code != 200:
             raise _error(response, url)
-        return json.loads(response.content)
+        decoded = answer.context.get(ContentDecodePolicy.CONTEXT_NAME)
+        return decoded if decoded is not None else json.loads(response.content)
 
     def pages(self, path: str, params: dict[str, str] | None = None) -> Iterator[list[dict[str, Any]]]:
         """The `value` of every page; the first request carries `params`, next links carry their own query."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -130,6 +131,16 @@ def make_credential(settings: AzureSettings) -> TokenCredential:
     )
 
 
+def shared_credential(ctx: CollectContext) -> TokenCredential:
+    """One credential for the whole scan: it caches its tokens, and the scopes run in parallel (it is thread-safe)."""
+    assert ctx.azure_credential_factory is not None
+    with ctx.shared.lock:
+        credential = ctx.shared.memo.get("azure-credential")
+        if credential is None:
+            credential = ctx.shared.memo["azure-credential"] = ctx.azure_credential_factory()
+        return credential  # type: ignore[no-any-return]
+
+
 class AzureSession:
     """One scope's credential and SDK clients, built lazily with the scope's retry and counting policies."""
 
@@ -138,7 +149,7 @@ class AzureSession:
             raise UsageError("Azure collection needs credentials: give --azure or --azure-subscription")
         self.ctx = ctx
         self.subscription_id = subscription_id
-        self.credential = ctx.azure_credential_factory()
+        self.credential = shared_credential(ctx)
         self._readers: dict[SdkClient, RawReader] = {}
 
     def options(self) -> dict[str, Any]:
@@ -210,7 +221,7 @@ def read_subscription(ctx: CollectContext, scope: Scope) -> AzureSnapshot:
     snapshot = AzureSnapshot(subscription_id=scope.key, source="live")
     try:
         snapshot.subscription = get_subscription(session, scope)
-        reader = _PartReader(snapshot, scope)
+        reader = _PartReader(snapshot, scope, ctx.settings.azure.max_concurrency)
         snapshot.role_definitions = reader.read(
             "role_definitions",
             "Microsoft.Authorization/roleDefinitions/read",
@@ -235,15 +246,13 @@ def read_subscription(ctx: CollectContext, scope: Scope) -> AzureSnapshot:
             lambda: get_user_assigned_identities(session, scope.key),
             [],
         )
-        for identity in snapshot.user_assigned_identities:
-            credentials = reader.read(
-                f"federated_credentials:{identity['id']}",
-                "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/read",
-                lambda identity=identity: get_federated_credentials(session, identity["id"]),
-                None,
-            )
-            if credentials is not None:
-                snapshot.federated_credentials[str(identity["id"]).lower()] = credentials
+        federated = reader.read_each(
+            [str(identity["id"]) for identity in snapshot.user_assigned_identities],
+            "federated_credentials",
+            "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/read",
+            lambda identity_id: get_federated_credentials(session, identity_id),
+        )
+        snapshot.federated_credentials = {identity_id.lower(): found for identity_id, found in federated.items()}
         snapshot.resources = get_resources(session, reader, scope.key)
         snapshot.sign_ins, snapshot.sign_ins_unavailable = tenant_sign_ins(
             ctx, session, str(snapshot.subscription.get("tenantId") or ctx.settings.azure.tenant_id or "")
@@ -276,9 +285,34 @@ def get_subscription(session: AzureSession, scope: Scope) -> RawObject:
 class _PartReader:
     """Reads one part of a snapshot; an API error leaves the part not evaluated, with an error issue."""
 
-    def __init__(self, snapshot: AzureSnapshot, scope: Scope) -> None:
+    def __init__(self, snapshot: AzureSnapshot, scope: Scope, max_concurrency: int) -> None:
         self.snapshot = snapshot
         self.scope = scope
+        self.max_concurrency = max_concurrency
+
+    def read_each(
+        self, parents: list[str], part: str, permission: str, get: Callable[[str], list[RawObject]]
+    ) -> dict[str, list[RawObject]]:
+        """One list per parent resource (the SDK clients are thread-safe), a few at a time: with hundreds of
+        identities one after another, the round trips would dominate the scan. A parent that fails is left out."""
+        if not parents:
+            return {}
+        with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="azure-read") as pool:
+            outcomes = list(pool.map(lambda parent: self._attempt(get, parent), parents))
+        found = {}
+        for parent, outcome in zip(parents, outcomes, strict=True):
+            if isinstance(outcome, ApiError):
+                self.not_evaluated(f"{part}:{parent}", permission, outcome)
+            else:
+                found[parent] = outcome
+        return found
+
+    @staticmethod
+    def _attempt(get: Callable[[str], list[RawObject]], parent: str) -> list[RawObject] | ApiError:
+        try:
+            return get(parent)
+        except ApiError as exc:  # recorded by the caller's thread, in the parents' order
+            return exc
 
     def read(self, part: str, permission: str, get: Callable[[], T], default: T) -> T:
         try:
@@ -359,17 +393,15 @@ def get_resources(session: AzureSession, reader: _PartReader, subscription_id: s
         )
         resources.extend(listed)
         for child in resource_type.children:
-            child_type = f"{resource_type.arm_type}/{child}"
-            for parent in listed:
-                children = reader.read(
-                    f"{child_type}:{parent['id']}",
-                    f"{child_type}/read",
-                    lambda parent=parent, child=child, resource_type=resource_type: session.arm(
-                        resource_type.client
-                    ).list(f"{parent['id']}/{child}", {"api-version": resource_type.api_version}),
-                    [],
-                )
-                resources.extend(children)
+            children = reader.read_each(
+                [str(parent["id"]) for parent in listed],
+                f"{resource_type.arm_type}/{child}",
+                f"{resource_type.arm_type}/{child}/read",
+                lambda parent_id, child=child, resource_type=resource_type: session.arm(resource_type.client).list(
+                    f"{parent_id}/{child}", {"api-version": resource_type.api_version}
+                ),
+            )
+            resources.extend(item for found in children.values() for item in found)
     return resources
 
 
