@@ -371,7 +371,7 @@ def get_resources(session: AzureSession, reader: _PartReader, subscription_id: s
     """Resources with an identity (generic list), and every resource of the agent-relevant types, in full."""
     generic = reader.read(
         "resources",
-        "*/read (Microsoft.Resources/subscriptions/resources/read)",
+        "Microsoft.Resources/subscriptions/resources/read",
         lambda: session.arm(RESOURCES).list(
             f"/subscriptions/{subscription_id}/resources",
             {"api-version": RESOURCES_API, "$expand": "createdTime,changedTime"},
