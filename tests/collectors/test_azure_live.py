@@ -230,7 +230,7 @@ def test_plain_http_never_reaches_the_transport() -> None:
     from agentiam.collectors.azure.arm import RawReader, graph_reader
 
     reader = graph_reader(FakeCredential(), {"per_call_policies": [], "per_retry_policies": [], "user_agent": "t"})
-    plain = RawReader(reader._pipeline, "http://graph.microsoft.com")
+    plain = RawReader(reader.client, "http://graph.microsoft.com")
     with pytest.raises(ServiceRequestError, match=r"[Bb]earer token authentication is not permitted for non-TLS"):
         plain.get("http://graph.microsoft.com/beta/reports/servicePrincipalSignInActivities")
 
@@ -269,3 +269,27 @@ def test_an_answer_that_is_not_json_leaves_its_part_not_evaluated(transport: Rep
 
     assert "InvalidJson" in snapshot.not_evaluated["Microsoft.Web/sites"]
     assert "Microsoft.Web/sites" in snapshot.issues[0].problem
+
+
+class NoCredential:
+    """What DefaultAzureCredential does when nothing in its chain is configured."""
+
+    def get_token(self, *scopes: str, **_: object) -> None:
+        from azure.identity import CredentialUnavailableError
+
+        raise CredentialUnavailableError(
+            "DefaultAzureCredential failed to retrieve a token.\nEnvironmentCredential: ..."
+        )
+
+
+def test_credentials_that_give_no_token_fail_the_scope_with_a_hint_and_no_traceback(
+    transport: ReplayTransport,
+) -> None:
+    ctx = context(transport)
+    ctx.azure_credential_factory = NoCredential
+
+    with pytest.raises(CollectorError, match=r"Azure credentials: DefaultAzureCredential failed .*az login"):
+        live.subscription_scopes(ctx)
+    with pytest.raises(CollectorError, match="Azure credentials"):
+        live.read_subscription(ctx, PROD_SCOPE)
+    assert transport.requests == []

@@ -116,8 +116,8 @@ def _absolute(url: str, base: str) -> str:
 class RawReader:
     """GETs through one SDK client's pipeline, parsed as JSON; `list` follows `nextLink` until the last page."""
 
-    def __init__(self, pipeline: Any, base_url: str, next_link_key: str = "nextLink") -> None:
-        self._pipeline = pipeline  # an azure.core PipelineClient (an SDK client's `_client`)
+    def __init__(self, client: Any, base_url: str, next_link_key: str = "nextLink") -> None:
+        self.client = client  # an azure.core PipelineClient (an SDK client's `_client`)
         self._base_url = base_url
         self._next_link_key = next_link_key
 
@@ -126,7 +126,7 @@ class RawReader:
         try:
             # The pipeline response, not just the HTTP one: its ContentDecodePolicy has parsed the JSON already, and
             # parsing 50,000 role assignments twice would cost more than everything else of the read.
-            answer = self._pipeline.send_request(
+            answer = self.client.send_request(
                 HttpRequest("GET", url, params=params or {}), _return_pipeline_response=True
             )
         except DecodeError as exc:

@@ -142,7 +142,8 @@ def shared_credential(ctx: CollectContext) -> TokenCredential:
 
 
 class AzureSession:
-    """One scope's credential and SDK clients, built lazily with the scope's retry and counting policies."""
+    """One scope's credential and SDK clients, built lazily with the scope's retry and counting policies; closing
+    the session closes their connections."""
 
     def __init__(self, ctx: CollectContext, subscription_id: str = "") -> None:
         if ctx.azure_credential_factory is None:
@@ -151,6 +152,14 @@ class AzureSession:
         self.subscription_id = subscription_id
         self.credential = shared_credential(ctx)
         self._readers: dict[SdkClient, RawReader] = {}
+        self._clients: list[Any] = []
+
+    def __enter__(self) -> AzureSession:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for client in self._clients:
+            client.close()
 
     def options(self) -> dict[str, Any]:
         return pipeline_options(self.ctx.settings.azure, self.ctx.stats, self.ctx.azure_transport_factory)
@@ -161,16 +170,28 @@ class AzureSession:
             arguments: tuple[Any, ...] = (
                 (self.credential, self.subscription_id) if sdk.per_subscription else (self.credential,)
             )
-            self._readers[sdk] = arm_reader(client_class(*arguments, **self.options()))
+            client = client_class(*arguments, **self.options())
+            self._clients.append(client)
+            self._readers[sdk] = arm_reader(client)
         return self._readers[sdk]
 
     def graph(self) -> RawReader:
-        return graph_reader(self.credential, self.options())
+        reader = graph_reader(self.credential, self.options())
+        self._clients.append(reader.client)
+        return reader
 
 
 def _unreachable(exc: Exception) -> CollectorError:
-    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return CollectorError(f"Azure credentials or network: {type(exc).__name__}: {first_line}")
+    """No token, or no connection: every other request of the scope would fail alike."""
+    log.debug("Azure credentials or network failed", exc_info=exc)
+    lines = str(exc).strip().splitlines()
+    first_line = lines[0] if lines else type(exc).__name__
+    if isinstance(exc, ClientAuthenticationError):
+        return CollectorError(
+            f"Azure credentials: {first_line} (log in with `az login`, or set AZURE_CLIENT_ID and AZURE_TENANT_ID "
+            "with a federated token file or a certificate; -vv lists every credential tried)"
+        )
+    return CollectorError(f"Azure network: {type(exc).__name__}: {first_line}")
 
 
 # -- subscriptions (scopes) ----------------------------------------------------------------------------------------
@@ -182,9 +203,9 @@ def get_subscriptions(session: AzureSession) -> list[RawObject]:
 
 def subscription_scopes(ctx: CollectContext) -> list[Scope]:
     """The configured subscriptions (by id or display name), or every enabled subscription the credential sees."""
-    session = AzureSession(ctx)
     try:
-        visible = get_subscriptions(session)
+        with AzureSession(ctx) as session:
+            visible = get_subscriptions(session)
     except UNREACHABLE as exc:
         raise _unreachable(exc) from None
     except ApiError as exc:
@@ -217,46 +238,10 @@ def _scope(subscription: RawObject) -> Scope:
 
 def read_subscription(ctx: CollectContext, scope: Scope) -> AzureSnapshot:
     """Everything the transform needs of one subscription, as raw ARM JSON; raises CollectorError when unreadable."""
-    session = AzureSession(ctx, scope.key)
     snapshot = AzureSnapshot(subscription_id=scope.key, source="live")
     try:
-        snapshot.subscription = get_subscription(session, scope)
-        reader = _PartReader(snapshot, scope, ctx.settings.azure.max_concurrency)
-        snapshot.role_definitions = reader.read(
-            "role_definitions",
-            "Microsoft.Authorization/roleDefinitions/read",
-            lambda: get_role_definitions(session, scope.key),
-            [],
-        )
-        snapshot.role_assignments = reader.read(
-            "role_assignments",
-            "Microsoft.Authorization/roleAssignments/read",
-            lambda: get_role_assignments(session, scope.key),
-            [],
-        )
-        snapshot.deny_assignments = reader.read(
-            "deny_assignments",
-            "Microsoft.Authorization/denyAssignments/read",
-            lambda: get_deny_assignments(session, scope.key),
-            [],
-        )
-        snapshot.user_assigned_identities = reader.read(
-            "user_assigned_identities",
-            "Microsoft.ManagedIdentity/userAssignedIdentities/read",
-            lambda: get_user_assigned_identities(session, scope.key),
-            [],
-        )
-        federated = reader.read_each(
-            [str(identity["id"]) for identity in snapshot.user_assigned_identities],
-            "federated_credentials",
-            "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/read",
-            lambda identity_id: get_federated_credentials(session, identity_id),
-        )
-        snapshot.federated_credentials = {identity_id.lower(): found for identity_id, found in federated.items()}
-        snapshot.resources = get_resources(session, reader, scope.key)
-        snapshot.sign_ins, snapshot.sign_ins_unavailable = tenant_sign_ins(
-            ctx, session, str(snapshot.subscription.get("tenantId") or ctx.settings.azure.tenant_id or "")
-        )
+        with AzureSession(ctx, scope.key) as session:
+            _read_into(snapshot, ctx, session, scope)
     except UNREACHABLE as exc:
         raise _unreachable(exc) from None
     if snapshot.sign_ins_unavailable:
@@ -269,6 +254,45 @@ def read_subscription(ctx: CollectContext, scope: Scope) -> AzureSnapshot:
             )
         )
     return snapshot
+
+
+def _read_into(snapshot: AzureSnapshot, ctx: CollectContext, session: AzureSession, scope: Scope) -> None:
+    snapshot.subscription = get_subscription(session, scope)
+    reader = _PartReader(snapshot, scope, ctx.settings.azure.max_concurrency)
+    snapshot.role_definitions = reader.read(
+        "role_definitions",
+        "Microsoft.Authorization/roleDefinitions/read",
+        lambda: get_role_definitions(session, scope.key),
+        [],
+    )
+    snapshot.role_assignments = reader.read(
+        "role_assignments",
+        "Microsoft.Authorization/roleAssignments/read",
+        lambda: get_role_assignments(session, scope.key),
+        [],
+    )
+    snapshot.deny_assignments = reader.read(
+        "deny_assignments",
+        "Microsoft.Authorization/denyAssignments/read",
+        lambda: get_deny_assignments(session, scope.key),
+        [],
+    )
+    snapshot.user_assigned_identities = reader.read(
+        "user_assigned_identities",
+        "Microsoft.ManagedIdentity/userAssignedIdentities/read",
+        lambda: get_user_assigned_identities(session, scope.key),
+        [],
+    )
+    federated = reader.read_each(
+        [str(identity["id"]) for identity in snapshot.user_assigned_identities],
+        "federated_credentials",
+        "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/read",
+        lambda identity_id: get_federated_credentials(session, identity_id),
+    )
+    snapshot.federated_credentials = {identity_id.lower(): found for identity_id, found in federated.items()}
+    snapshot.resources = get_resources(session, reader, scope.key)
+    tenant = str(snapshot.subscription.get("tenantId") or ctx.settings.azure.tenant_id or "")
+    snapshot.sign_ins, snapshot.sign_ins_unavailable = tenant_sign_ins(ctx, session, tenant)
 
 
 def get_subscription(session: AzureSession, scope: Scope) -> RawObject:
