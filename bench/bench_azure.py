@@ -192,7 +192,8 @@ def page_typed(transport: ReplayTransport) -> int:
 def page_raw(transport: ReplayTransport) -> int:
     """What agentiam does: raw JSON pages through the same client's pipeline."""
     ctx = context(transport)
-    return len(live.get_role_assignments(live.AzureSession(ctx, SUBSCRIPTION), SUBSCRIPTION))
+    with live.AzureSession(ctx, SUBSCRIPTION) as session:
+        return len(live.get_provider_list(session, SUBSCRIPTION, live.ROLE_ASSIGNMENTS))
 
 
 def timed(label: str, work: Any, repeat: int = 3) -> float:

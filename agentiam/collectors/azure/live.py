@@ -68,37 +68,43 @@ RESOURCES = SdkClient("azure.mgmt.resource.resources", "ResourceManagementClient
 
 
 @dataclass(frozen=True)
-class ResourceType:
-    """A resource type read through its own provider, for the properties the generic list leaves out."""
+class ProviderList:
+    """Every object of one type in a subscription, through its own provider: `/subscriptions/<id>/providers/<type>`."""
 
     arm_type: str
     client: SdkClient
     api_version: str
-    children: tuple[str, ...] = ()  # child types listed under each resource (`<id>/<child>`)
+    children: tuple[str, ...] = ()  # child types listed under each object (`<id>/<child>`)
 
     @property
     def permission(self) -> str:
         return f"{self.arm_type}/read"
 
 
+ROLE_DEFINITIONS = ProviderList("Microsoft.Authorization/roleDefinitions", AUTHORIZATION, AUTHORIZATION_API)
+# No `$filter=atScope()`: that would drop the assignments below the subscription (resource groups, resources).
+ROLE_ASSIGNMENTS = ProviderList("Microsoft.Authorization/roleAssignments", AUTHORIZATION, AUTHORIZATION_API)
+DENY_ASSIGNMENTS = ProviderList("Microsoft.Authorization/denyAssignments", AUTHORIZATION, AUTHORIZATION_API)
+USER_ASSIGNED_IDENTITIES = ProviderList("Microsoft.ManagedIdentity/userAssignedIdentities", MSI, MSI_API)
+# Resource types read in full, for the properties the generic resources list leaves out.
 RESOURCE_TYPES = (
-    ResourceType("Microsoft.Web/sites", SdkClient("azure.mgmt.web", "WebSiteManagementClient"), "2024-04-01"),
-    ResourceType(
+    ProviderList("Microsoft.Web/sites", SdkClient("azure.mgmt.web", "WebSiteManagementClient"), "2024-04-01"),
+    ProviderList(
         "Microsoft.App/containerApps", SdkClient("azure.mgmt.appcontainers", "ContainerAppsAPIClient"), "2024-03-01"
     ),
-    ResourceType("Microsoft.App/jobs", SdkClient("azure.mgmt.appcontainers", "ContainerAppsAPIClient"), "2024-03-01"),
-    ResourceType(
+    ProviderList("Microsoft.App/jobs", SdkClient("azure.mgmt.appcontainers", "ContainerAppsAPIClient"), "2024-03-01"),
+    ProviderList(
         "Microsoft.CognitiveServices/accounts",
         SdkClient("azure.mgmt.cognitiveservices", "CognitiveServicesManagementClient"),
         "2025-06-01",
         children=("projects",),
     ),
-    ResourceType(
+    ProviderList(
         "Microsoft.ContainerService/managedClusters",
         SdkClient("azure.mgmt.containerservice", "ContainerServiceClient"),
         "2024-09-01",
     ),
-    ResourceType(
+    ProviderList(
         "Microsoft.Compute/virtualMachines", SdkClient("azure.mgmt.compute", "ComputeManagementClient"), "2024-07-01"
     ),
 )
@@ -259,30 +265,14 @@ def read_subscription(ctx: CollectContext, scope: Scope) -> AzureSnapshot:
 def _read_into(snapshot: AzureSnapshot, ctx: CollectContext, session: AzureSession, scope: Scope) -> None:
     snapshot.subscription = get_subscription(session, scope)
     reader = _PartReader(snapshot, scope, ctx.settings.azure.max_concurrency)
-    snapshot.role_definitions = reader.read(
-        "role_definitions",
-        "Microsoft.Authorization/roleDefinitions/read",
-        lambda: get_role_definitions(session, scope.key),
-        [],
-    )
-    snapshot.role_assignments = reader.read(
-        "role_assignments",
-        "Microsoft.Authorization/roleAssignments/read",
-        lambda: get_role_assignments(session, scope.key),
-        [],
-    )
-    snapshot.deny_assignments = reader.read(
-        "deny_assignments",
-        "Microsoft.Authorization/denyAssignments/read",
-        lambda: get_deny_assignments(session, scope.key),
-        [],
-    )
-    snapshot.user_assigned_identities = reader.read(
-        "user_assigned_identities",
-        "Microsoft.ManagedIdentity/userAssignedIdentities/read",
-        lambda: get_user_assigned_identities(session, scope.key),
-        [],
-    )
+
+    def read_list(part: str, listed: ProviderList) -> list[RawObject]:
+        return reader.read(part, listed.permission, lambda: get_provider_list(session, scope.key, listed), [])
+
+    snapshot.role_definitions = read_list("role_definitions", ROLE_DEFINITIONS)
+    snapshot.role_assignments = read_list("role_assignments", ROLE_ASSIGNMENTS)
+    snapshot.deny_assignments = read_list("deny_assignments", DENY_ASSIGNMENTS)
+    snapshot.user_assigned_identities = read_list("user_assigned_identities", USER_ASSIGNED_IDENTITIES)
     federated = reader.read_each(
         [str(identity["id"]) for identity in snapshot.user_assigned_identities],
         "federated_credentials",
@@ -357,32 +347,10 @@ class _PartReader:
         )
 
 
-def get_role_definitions(session: AzureSession, subscription_id: str) -> list[RawObject]:
-    return session.arm(AUTHORIZATION).list(
-        f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions",
-        {"api-version": AUTHORIZATION_API},
-    )
-
-
-def get_role_assignments(session: AzureSession, subscription_id: str) -> list[RawObject]:
-    """At, above (management groups, root) and below (resource groups, resources) the subscription."""
-    return session.arm(AUTHORIZATION).list(
-        f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleAssignments",
-        {"api-version": AUTHORIZATION_API},
-    )
-
-
-def get_deny_assignments(session: AzureSession, subscription_id: str) -> list[RawObject]:
-    return session.arm(AUTHORIZATION).list(
-        f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/denyAssignments",
-        {"api-version": AUTHORIZATION_API},
-    )
-
-
-def get_user_assigned_identities(session: AzureSession, subscription_id: str) -> list[RawObject]:
-    return session.arm(MSI).list(
-        f"/subscriptions/{subscription_id}/providers/Microsoft.ManagedIdentity/userAssignedIdentities",
-        {"api-version": MSI_API},
+def get_provider_list(session: AzureSession, subscription_id: str, listed: ProviderList) -> list[RawObject]:
+    """One type's objects in a subscription, raw; role assignments this way: at, above and below the subscription."""
+    return session.arm(listed.client).list(
+        f"/subscriptions/{subscription_id}/providers/{listed.arm_type}", {"api-version": listed.api_version}
     )
 
 
@@ -412,7 +380,7 @@ def get_resources(session: AzureSession, reader: _PartReader, subscription_id: s
         listed = reader.read(
             resource_type.arm_type,
             resource_type.permission,
-            lambda resource_type=resource_type: get_resources_of_type(session, resource_type, subscription_id),
+            lambda resource_type=resource_type: get_provider_list(session, subscription_id, resource_type),
             [],
         )
         resources.extend(listed)
@@ -427,13 +395,6 @@ def get_resources(session: AzureSession, reader: _PartReader, subscription_id: s
             )
             resources.extend(item for found in children.values() for item in found)
     return resources
-
-
-def get_resources_of_type(session: AzureSession, resource_type: ResourceType, subscription_id: str) -> list[RawObject]:
-    return session.arm(resource_type.client).list(
-        f"/subscriptions/{subscription_id}/providers/{resource_type.arm_type}",
-        {"api-version": resource_type.api_version},
-    )
 
 
 def _has_identity(resource: RawObject) -> bool:
