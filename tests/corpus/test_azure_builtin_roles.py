@@ -54,7 +54,9 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory, plugins: Plugins) -> dict
     (folder / "assignments.json").write_text(json.dumps(assignments))
     settings = Settings(db=str(folder / "inventory.db"))
     store = Store.open(settings.db)
-    outcome = collect(store, settings, ScanRequest(offline=[folder / "definitions.json", folder / "assignments.json"]), plugins)
+    outcome = collect(
+        store, settings, ScanRequest(offline=[folder / "definitions.json", folder / "assignments.json"]), plugins
+    )
     assert outcome.status == "complete", outcome.failures
     analyze_scan(store, outcome.scan_id, settings, plugins)
     report = load_report_data(store, outcome.scan_id)
