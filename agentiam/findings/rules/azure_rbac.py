@@ -27,6 +27,7 @@ BUILT_IN_ROLES = "https://learn.microsoft.com/azure/role-based-access-control/bu
 RBAC_BEST_PRACTICES = "https://learn.microsoft.com/azure/role-based-access-control/best-practices"
 SHOWN = 5  # assignments listed per finding; the total is always given
 WIDE_LEVELS = ("root", "management_group", "subscription")
+DANGEROUS_NAMES = tuple(entry.operation for entry in DANGEROUS_OPERATIONS)
 
 
 def scoped_severity(base: str, assignment: AzureAssignment) -> str:
@@ -55,13 +56,17 @@ def _hit(principal: AzurePrincipal, base: str, holding: list[AzureAssignment], m
 def role_administration(principal: AzurePrincipal, ctx: AnalysisContext) -> list[AzureAssignment]:
     """Assignments that let the principal assign roles: a privileged built-in role (known by id even when its
     definition is not in the scan) or any role granting role-assignment or role-definition writes."""
-    catalogue = ctx.azure_catalogue
-    return ranked(
-        a
-        for a in principal.assignments
-        if (a.role.missing and a.role.definition_id in PRIVILEGED_ROLES)
-        or any(a.grants(op, catalogue) for op in ROLE_ADMINISTRATION_OPERATIONS)
-    )
+    found = principal.derived.get("role_administration")
+    if found is None:
+        catalogue = ctx.azure_catalogue
+        found = ranked(
+            a
+            for a in principal.assignments
+            if (a.role.missing and a.role.definition_id in PRIVILEGED_ROLES)
+            or a.granted_among(ROLE_ADMINISTRATION_OPERATIONS, catalogue)
+        )
+        principal.derived["role_administration"] = found
+    return found
 
 
 @rule(
@@ -139,9 +144,10 @@ def broad_contributors(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator
 def dangerous_operations(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit]:
     catalogue = ctx.azure_catalogue
     for principal in ctx.azure_principals:
+        held_by = principal.holders(DANGEROUS_NAMES, catalogue)
         found = []
         for entry in DANGEROUS_OPERATIONS:
-            holding = principal.holding(entry.operation, catalogue)
+            holding = held_by.get(entry.operation)
             if holding:
                 severity = scoped_severity(entry.severity, holding[0])
                 rank = SEVERITIES.index(severity) + (1 if holding[0].conditional else 0)

@@ -226,7 +226,7 @@ def test_sign_in_activity_becomes_usage_and_absence_of_a_listing_is_recorded(set
         "principalId": "ffffffff-0000-4000-8000-000000000006",
         "clientId": "c2",
     }
-    exports = [read_export(IDENTITIES + [other], "ids"), read_export(sign_ins, "sign-ins")]
+    exports = [read_export([*IDENTITIES, other], "ids"), read_export(sign_ins, "sign-ins")]
     reference = reference_of(e.snapshot for e in exports)
     usage = [r for r in transform_snapshot(exports[1].snapshot, settings, reference) if isinstance(r, UsageRecord)]
     assert {(u.subject_uid, u.last_used_at is not None) for u in usage} == {
