@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 
 from agentiam.config import Settings
+from agentiam.findings.policy.azure import evaluate_role
+from agentiam.findings.policy.azure_catalogue import default_operation_catalogue
 from agentiam.inventory.store import Store
 from agentiam.pipeline import ScanRequest, analyze_scan, collect
 from agentiam.plugins import Plugins
@@ -65,7 +67,18 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory, plugins: Plugins) -> dict
         verdict = f"{finding.rule_id} {finding.category} {finding.severity}"
         operations = [o["operation"] for o in finding.evidence.get("operations", [])]
         found[finding.subject_name].append(verdict + (f": {', '.join(operations)}" if operations else ""))
+    catalogue = default_operation_catalogue()
+    for definition in definitions:  # names that match no known operation: kept literally, listed for review
+        role = evaluate_role(_role_document(definition), catalogue)
+        found[definition["roleName"]] += [f"unknown {w.split(' matches')[0]}" for w in role.warnings]
     return {role: sorted(hits) for role, hits in sorted(found.items())}
+
+
+def _role_document(definition: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": definition["id"],
+        "properties": {"roleName": definition["roleName"], "permissions": definition["permissions"]},
+    }
 
 
 def test_every_built_in_role_is_evaluated(verdicts: dict[str, list[str]]) -> None:

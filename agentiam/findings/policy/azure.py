@@ -59,6 +59,7 @@ class RolePermissions:
     data_actions: int  # data-plane bits
     warnings: tuple[str, ...] = ()
     missing: bool = False  # the definition was not in the scan: its permissions are unknown, not empty
+    conditional_only: int = 0  # bits granted only by permission blocks that carry a condition
     # Which of a rule's operations the role grants, per tuple of operations: thousands of assignments share a role.
     _granted: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
@@ -104,17 +105,24 @@ def evaluate_role(document: Mapping[str, Any], catalogue: OperationCatalogue) ->
     """A role definition document (ARM shape: id + properties) as permission bitsets. Raises ValueError."""
     props = document.get("properties") or {}
     blocks: list[PermissionBlock] = []
-    actions = data_actions = 0
+    actions = data_actions = conditional = unconditional = 0
     warnings: list[str] = []
     for raw in props.get("permissions") or []:
         if not isinstance(raw, dict):
             raise ValueError("a permissions entry is not an object")
         block = PermissionBlock(*(_patterns(raw, key) for key in _PATTERN_KEYS))
         blocks.append(block)
-        actions |= _mask(block.actions, catalogue, data=False) & ~_mask(block.not_actions, catalogue, data=False)
-        data_actions |= _mask(block.data_actions, catalogue, data=True) & ~_mask(
+        block_actions = _mask(block.actions, catalogue, data=False) & ~_mask(block.not_actions, catalogue, data=False)
+        block_data = _mask(block.data_actions, catalogue, data=True) & ~_mask(
             block.not_data_actions, catalogue, data=True
         )
+        actions |= block_actions
+        data_actions |= block_data
+        # A block's own condition (built-in delegation roles limit which roles they may assign) narrows its grants.
+        if raw.get("condition"):
+            conditional |= block_actions | block_data
+        else:
+            unconditional |= block_actions | block_data
         warnings += _unknown(block.actions, catalogue, data=False) + _unknown(block.data_actions, catalogue, data=True)
     return RolePermissions(
         definition_guid(str(document.get("id") or document.get("name") or "")),
@@ -125,6 +133,7 @@ def evaluate_role(document: Mapping[str, Any], catalogue: OperationCatalogue) ->
         data_actions,
         tuple(warnings),
         missing=bool(props.get("missing")),
+        conditional_only=conditional & ~unconditional,
     )
 
 
@@ -197,6 +206,10 @@ class AzureAssignment:
     @property
     def conditional(self) -> bool:
         return bool(self.condition)
+
+    def conditional_for(self, operations: Iterable[str], catalogue: OperationCatalogue) -> bool:
+        """Whether the assignment grants the operations only under a condition: its own, or its role's."""
+        return self.conditional or all(_bit(self.role.conditional_only, catalogue.index(op)) for op in operations)
 
     def granted_among(self, operations: tuple[str, ...], catalogue: OperationCatalogue) -> tuple[str, ...]:
         found = self.role.granted_among(operations, catalogue)
