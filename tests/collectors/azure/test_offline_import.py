@@ -237,14 +237,3 @@ def test_sign_in_activity_becomes_usage_and_absence_of_a_listing_is_recorded(set
         r for r in transform_snapshot(exports[0].snapshot, settings, reference) if isinstance(r, IdentityRecord)
     ]
     assert identity.attributes["sign_in_activity"] == "recorded"
-
-
-def test_the_demo_estate_imports_cleanly(tmp_path: Path, settings: Settings, plugins: Plugins) -> None:
-    estate = Path(__file__).resolve().parents[3] / "agentiam" / "demo" / "estate"
-    documents = [json.loads(p.read_text()) for p in sorted(estate.glob("azure-*.json"))]
-    store, scan_id = scan(tmp_path, settings, plugins, *documents)
-    with store.read() as conn:
-        assert views.scan(conn, scan_id)["status"] == "complete"  # type: ignore[index]
-        workloads = views.workloads(conn, scan_id)
-    agents = set(workloads["name"][workloads["is_agent"]])
-    assert agents == {"northwind-foundry/support-agents", "invoice-agent-func"}
