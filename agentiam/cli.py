@@ -678,7 +678,7 @@ def _write_reports(state: State, data: ReportData, folder: Path, formats: tuple[
 )
 @click.pass_context
 def demo(ctx: click.Context, output_dir: str) -> None:
-    """Run the whole pipeline on the bundled sample estate (one AWS account) and write the reports."""
+    """Run the whole pipeline on the bundled sample estate (an AWS account, an Azure subscription), write reports."""
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     db_path = folder / "agentiam.db"

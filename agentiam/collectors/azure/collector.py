@@ -10,31 +10,40 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from agentiam.collectors.azure.export import FORMAT, looks_like_az_export, read_export
+from agentiam.collectors.azure.export import FORMAT, AzureExport, looks_like_az_export, read_export
 from agentiam.collectors.azure.transform import AzureReference, transform_snapshot
 from agentiam.collectors.base import CollectContext, OfflineImport, Scope
 from agentiam.errors import CollectorError
 from agentiam.inventory.records import AnyRecord
 
-_REFERENCE = "azure-offline-reference"
+_OFFLINE_SCAN = "azure-offline-scan"
 LIVE_READER = "agentiam.collectors.azure.live"
 
 
-def offline_reference(ctx: CollectContext) -> AzureReference:
-    """One reference over every Azure export of the scan, built on first use."""
+@dataclass
+class OfflineScan:
+    """Every Azure export of one scan, read once, and the reference over all of them."""
+
+    reference: AzureReference = field(default_factory=AzureReference)
+    exports: dict[str, AzureExport] = field(default_factory=dict)  # by source
+
+
+def offline_scan(ctx: CollectContext) -> OfflineScan:
+    """Built on first use, from every Azure document among the scan's offline inputs."""
     with ctx.shared.lock:
-        reference = ctx.shared.memo.get(_REFERENCE)
-        if reference is None:
-            reference = AzureReference()
+        scan = ctx.shared.memo.get(_OFFLINE_SCAN)
+        if scan is None:
+            scan = OfflineScan()
             for document, source in ctx.offline_documents:
                 if looks_like_az_export(document):
-                    export = read_export(document, source)
-                    reference.add(export.snapshot, export.subscriptions)
-            ctx.shared.memo[_REFERENCE] = reference
-        return reference
+                    export = scan.exports[source] = read_export(document, source)
+                    scan.reference.add(export.snapshot, export.subscriptions)
+            ctx.shared.memo[_OFFLINE_SCAN] = scan
+        return scan
 
 
 class AzureCollector:
@@ -57,11 +66,12 @@ class AzureCollector:
         return looks_like_az_export(document)
 
     def import_document(self, ctx: CollectContext, document: Any, source: str) -> OfflineImport:
-        export = read_export(document, source)
-        reference = offline_reference(ctx)
-        if not any(s == source for _, s in ctx.offline_documents):
-            reference.add(export.snapshot, export.subscriptions)  # imported on its own, outside a scan's files
-        records = transform_snapshot(export.snapshot, ctx.settings, reference)
+        scan = offline_scan(ctx)
+        export = scan.exports.get(source)
+        if export is None:  # imported on its own, outside a scan's list of files
+            export = read_export(document, source)
+            scan.reference.add(export.snapshot, export.subscriptions)
+        records = transform_snapshot(export.snapshot, ctx.settings, scan.reference)
         subscriptions = sorted(({export.snapshot.subscription_id} | set(export.subscriptions)) - {""})
         scope = ",".join(subscriptions) or _scope_of(records)
         return OfflineImport(scope=scope, records=records)

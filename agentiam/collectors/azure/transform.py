@@ -196,6 +196,26 @@ def missing_role_policy(definition_id: str, name: str) -> PolicyRecord:
 class _AssignmentState:
     missing: dict[str, str] = field(default_factory=dict)  # definition id -> name
     skipped: Counter[str] = field(default_factory=Counter)  # principal type -> assignments
+    # Thousands of assignments share a few roles and principals: each policy and identity is made once.
+    policies: dict[str, tuple[PolicyRecord, str, str]] = field(default_factory=dict)  # definition id -> record
+    principals: set[str] = field(default_factory=set)
+    yielded: set[str] = field(default_factory=set)  # definitions whose policy record is out
+
+    def policy(self, definition_id: str, name: str, reference: AzureReference) -> tuple[PolicyRecord, str, str]:
+        """(policy, role name, policy source) of a role definition, from the reference, or a stand-in."""
+        found = self.policies.get(definition_id)
+        if found is None:
+            definition = reference.definitions.get(definition_guid(definition_id))
+            if definition is None:
+                name = name or definition_guid(definition_id)
+                self.missing.setdefault(definition_id, name)
+                found = (missing_role_policy(definition_id, name), name, "unknown")
+            else:
+                props = _props(definition)
+                source = "custom" if props.get("type") == "CustomRole" else "builtin"
+                found = (role_policy(definition), str(props.get("roleName") or name), source)
+            self.policies[definition_id] = found
+        return found
 
 
 def _assignment(
@@ -209,19 +229,10 @@ def _assignment(
     if principal_type in SKIPPED_PRINCIPAL_TYPES:
         state.skipped[principal_type] += 1
         return
-    definition = reference.definitions.get(definition_guid(definition_id))
-    name = str(props.get("roleDefinitionName") or "")
-    if definition is None:
-        name = name or definition_guid(definition_id)
-        state.missing.setdefault(definition_id, name)
-        policy = missing_role_policy(definition_id, name)
-        source = "unknown"
-    else:
-        policy = role_policy(definition)
-        name = str(_props(definition).get("roleName") or name)
-        source = "custom" if _props(definition).get("type") == "CustomRole" else "builtin"
+    policy, name, source = state.policy(definition_id, str(props.get("roleDefinitionName") or ""), reference)
     subscription = subscription_in(scope)
-    if principal_id not in reference.managed_principals:
+    if principal_id not in reference.managed_principals and principal_id not in state.principals:
+        state.principals.add(principal_id)
         display = str(props.get("principalName") or principal_id)
         yield IdentityRecord(
             uid=uid(principal_id),
@@ -232,7 +243,9 @@ def _assignment(
             scope=subscription,
             attributes={"principal_id": principal_id, "subscription_id": subscription},
         )
-    yield policy
+    if definition_id not in state.yielded:
+        state.yielded.add(definition_id)
+        yield policy
     yield GrantRecord(
         identity_uid=uid(principal_id),
         policy_hash=policy.hash,
@@ -248,7 +261,7 @@ def _assignment(
             "condition_version": props.get("conditionVersion"),
             "subscription_id": subscription,
             "environment": reference.environment(subscription, settings),
-            "role_missing": definition is None,
+            "role_missing": source == "unknown",
         },
     )
 

@@ -16,11 +16,13 @@ operation name is kept literally and reported, never dropped, and never blanks t
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from agentiam.findings.data.azure_rbac import SCOPE_LEVELS, ScopeLevel
 from agentiam.findings.policy.azure_catalogue import OperationCatalogue, pattern_matches
@@ -57,6 +59,16 @@ class RolePermissions:
     data_actions: int  # data-plane bits
     warnings: tuple[str, ...] = ()
     missing: bool = False  # the definition was not in the scan: its permissions are unknown, not empty
+    conditional_only: int = 0  # bits granted only by permission blocks that carry a condition
+    # Which of a rule's operations the role grants, per tuple of operations: thousands of assignments share a role.
+    _granted: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
+
+    def granted_among(self, operations: tuple[str, ...], catalogue: OperationCatalogue) -> tuple[str, ...]:
+        found = self._granted.get(operations)
+        if found is None:
+            found = tuple(op for op in operations if self.grants(op, catalogue))
+            self._granted[operations] = found
+        return found
 
     def grants(self, operation: str, catalogue: OperationCatalogue) -> bool:
         i = catalogue.index(operation)
@@ -93,17 +105,24 @@ def evaluate_role(document: Mapping[str, Any], catalogue: OperationCatalogue) ->
     """A role definition document (ARM shape: id + properties) as permission bitsets. Raises ValueError."""
     props = document.get("properties") or {}
     blocks: list[PermissionBlock] = []
-    actions = data_actions = 0
+    actions = data_actions = conditional = unconditional = 0
     warnings: list[str] = []
     for raw in props.get("permissions") or []:
         if not isinstance(raw, dict):
             raise ValueError("a permissions entry is not an object")
         block = PermissionBlock(*(_patterns(raw, key) for key in _PATTERN_KEYS))
         blocks.append(block)
-        actions |= _mask(block.actions, catalogue, data=False) & ~_mask(block.not_actions, catalogue, data=False)
-        data_actions |= _mask(block.data_actions, catalogue, data=True) & ~_mask(
+        block_actions = _mask(block.actions, catalogue, data=False) & ~_mask(block.not_actions, catalogue, data=False)
+        block_data = _mask(block.data_actions, catalogue, data=True) & ~_mask(
             block.not_data_actions, catalogue, data=True
         )
+        actions |= block_actions
+        data_actions |= block_data
+        # A block's own condition (built-in delegation roles limit which roles they may assign) narrows its grants.
+        if raw.get("condition"):
+            conditional |= block_actions | block_data
+        else:
+            unconditional |= block_actions | block_data
         warnings += _unknown(block.actions, catalogue, data=False) + _unknown(block.data_actions, catalogue, data=True)
     return RolePermissions(
         definition_guid(str(document.get("id") or document.get("name") or "")),
@@ -114,6 +133,7 @@ def evaluate_role(document: Mapping[str, Any], catalogue: OperationCatalogue) ->
         data_actions,
         tuple(warnings),
         missing=bool(props.get("missing")),
+        conditional_only=conditional & ~unconditional,
     )
 
 
@@ -168,7 +188,7 @@ def covers(outer: str, inner: str) -> bool:
 # -- principals --------------------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)  # tens of thousands per scan: no per-instance dict, no empty lists for the collector to scan
 class AzureAssignment:
     assignment_id: str
     role: RolePermissions
@@ -177,8 +197,7 @@ class AzureAssignment:
     subscription_id: str | None
     environment: str | None
     denied: int = 0  # bits a deny assignment at this scope or above takes away
-    denied_by: list[str] = field(default_factory=list)
-    partly_denied_by: list[str] = field(default_factory=list)  # denies below the assignment's scope
+    partly_denied_by: tuple[str, ...] = ()  # denies below the assignment's scope
 
     @property
     def level(self) -> ScopeLevel:
@@ -188,11 +207,15 @@ class AzureAssignment:
     def conditional(self) -> bool:
         return bool(self.condition)
 
-    def grants(self, operation: str, catalogue: OperationCatalogue) -> bool:
-        i = catalogue.index(operation)
-        if i is not None and self.denied >> i & 1:
-            return False
-        return self.role.grants(operation, catalogue)
+    def conditional_for(self, operations: Iterable[str], catalogue: OperationCatalogue) -> bool:
+        """Whether the assignment grants the operations only under a condition: its own, or its role's."""
+        return self.conditional or all(_bit(self.role.conditional_only, catalogue.index(op)) for op in operations)
+
+    def granted_among(self, operations: tuple[str, ...], catalogue: OperationCatalogue) -> tuple[str, ...]:
+        found = self.role.granted_among(operations, catalogue)
+        if not self.denied:
+            return found
+        return tuple(op for op in found if not _bit(self.denied, catalogue.index(op)))
 
     def evidence(self) -> dict[str, Any]:
         found: dict[str, Any] = {
@@ -207,8 +230,13 @@ class AzureAssignment:
             found["conditional"] = True
             found["condition"] = self.condition
         if self.partly_denied_by:
-            found["partly_denied_by"] = self.partly_denied_by
+            found["partly_denied_by"] = list(self.partly_denied_by)
         return found
+
+
+def _bit(bits: int, index: int | None) -> bool:
+    """Whether a bitset holds an operation; one the catalogue does not know is in no bitset."""
+    return index is not None and bool(bits >> index & 1)
 
 
 @dataclass
@@ -218,11 +246,16 @@ class AzurePrincipal:
     kind: str
     is_agent: bool
     assignments: list[AzureAssignment]
-    problems: list[str] = field(default_factory=list)
+    # Facts several rules ask for (who administers roles?): computed once per principal.
+    derived: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    def holding(self, operation: str, catalogue: OperationCatalogue) -> list[AzureAssignment]:
-        """Assignments that grant the operation: widest scope first, unconditional before conditional."""
-        return ranked(a for a in self.assignments if a.grants(operation, catalogue))
+    def holders(self, operations: tuple[str, ...], catalogue: OperationCatalogue) -> dict[str, list[AzureAssignment]]:
+        """For each of the operations the principal holds, the assignments that grant it, ranked (widest first)."""
+        found: dict[str, list[AzureAssignment]] = {}
+        for assignment in self.assignments:
+            for operation in assignment.granted_among(operations, catalogue):
+                found.setdefault(operation, []).append(assignment)
+        return {op: ranked(held) for op, held in found.items()}
 
 
 def ranked(assignments: Iterable[AzureAssignment]) -> list[AzureAssignment]:
@@ -248,20 +281,55 @@ def apply_denies(principal: AzurePrincipal, denies: Iterable[DenyAssignment]) ->
                 continue
             if covers(deny.scope, assignment.scope) and (deny.children or deny.scope == assignment.scope.lower()):
                 assignment.denied |= bits
-                assignment.denied_by.append(deny.ref)
             elif covers(assignment.scope, deny.scope):
-                assignment.partly_denied_by.append(deny.ref)
+                assignment.partly_denied_by += (deny.ref,)
+
+
+class IdentityRow(NamedTuple):
+    uid: str
+    name: str
+    identity_kind: str
+    is_agent: bool
+
+
+class GrantRow(NamedTuple):
+    identity_uid: str
+    policy_hash: str
+    policy_ref: str
+    grant_kind: str
+    scope: str | None
+    via: str | None
+    attributes: dict[str, Any] | None
 
 
 def build_principals(
-    identities: Iterable[Any],
-    grants: Iterable[Any],
+    identities: Iterable[IdentityRow],
+    grants: Iterable[GrantRow],
     roles: Mapping[str, RolePermissions],
 ) -> list[AzurePrincipal]:
-    """Azure principals with their assignments; `roles` maps a policy hash to its evaluated permissions.
+    """Azure principals with their assignments; `roles` maps a policy hash to its evaluated permissions."""
+    with paused_garbage_collection():
+        return _build_principals(identities, grants, roles)
 
-    `identities` and `grants` are rows of the inventory (attribute access).
-    """
+
+@contextmanager
+def paused_garbage_collection() -> Iterator[None]:
+    """Building tens of thousands of small objects in one go sets off full collections over everything the analysis
+    holds in memory, which cost most of the time here; nothing built here forms a reference cycle."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _build_principals(
+    identities: Iterable[IdentityRow],
+    grants: Iterable[GrantRow],
+    roles: Mapping[str, RolePermissions],
+) -> list[AzurePrincipal]:
     by_identity: dict[str, list[Any]] = defaultdict(list)
     denies: dict[str, list[Any]] = defaultdict(list)
     for grant in grants:

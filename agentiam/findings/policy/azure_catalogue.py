@@ -24,8 +24,14 @@ DATA_FILE = "azure_operations.tsv.gz"
 
 @functools.lru_cache(maxsize=8192)
 def glob_regex(pattern: str) -> re.Pattern[str]:
-    """An Azure operation pattern: `*` is the only wildcard, matching any run of characters (slashes included)."""
-    return re.compile(".*".join(re.escape(part) for part in pattern.lower().split("*")), re.DOTALL)
+    """An Azure operation pattern: `*` is the only wildcard, matching any run of characters (slashes included).
+
+    A whole `/*/` segment may also match nothing: Azure's own Managed Identity Operator grants
+    `userAssignedIdentities/*/assign/action` to mean `userAssignedIdentities/assign/action`.
+    """
+    segments = pattern.lower().split("/*/")
+    parts = [".*".join(re.escape(piece) for piece in segment.split("*")) for segment in segments]
+    return re.compile("/(?:.*/)?".join(parts), re.DOTALL)
 
 
 def pattern_matches(pattern: str, operation: str) -> bool:

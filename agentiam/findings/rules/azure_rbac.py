@@ -27,21 +27,32 @@ BUILT_IN_ROLES = "https://learn.microsoft.com/azure/role-based-access-control/bu
 RBAC_BEST_PRACTICES = "https://learn.microsoft.com/azure/role-based-access-control/best-practices"
 SHOWN = 5  # assignments listed per finding; the total is always given
 WIDE_LEVELS = ("root", "management_group", "subscription")
+DANGEROUS_NAMES = tuple(entry.operation for entry in DANGEROUS_OPERATIONS)
 
 
 def scoped_severity(base: str, assignment: AzureAssignment) -> str:
     return shift(base, SCOPE_SEVERITY_STEPS[assignment.level])
 
 
-def _hit(principal: AzurePrincipal, base: str, holding: list[AzureAssignment], message: str, **evidence: Any) -> Hit:
-    """A hit graded by the widest assignment that grants it (an unconditional one first, at equal scope)."""
+def _hit(
+    principal: AzurePrincipal,
+    base: str,
+    holding: list[AzureAssignment],
+    message: str,
+    conditional: bool | None = None,
+    **evidence: Any,
+) -> Hit:
+    """A hit graded by the widest assignment that grants it (an unconditional one first, at equal scope).
+    `conditional`: whether that grant holds only under a condition, when the role's own conditions matter."""
     widest = holding[0]
+    if conditional and not widest.conditional:
+        evidence["role_condition"] = True
     return Hit(
         subject_uid=principal.uid,
         message=f"{message} at {widest.level.replace('_', ' ')} scope {widest.scope or '/'} (role {widest.role.name})",
         key=evidence.pop("key", ""),
         severity=scoped_severity(base, widest),
-        conditional=widest.conditional,
+        conditional=widest.conditional if conditional is None else conditional,
         evidence={
             "widest_scope": widest.scope,
             "scope_level": widest.level,
@@ -55,13 +66,17 @@ def _hit(principal: AzurePrincipal, base: str, holding: list[AzureAssignment], m
 def role_administration(principal: AzurePrincipal, ctx: AnalysisContext) -> list[AzureAssignment]:
     """Assignments that let the principal assign roles: a privileged built-in role (known by id even when its
     definition is not in the scan) or any role granting role-assignment or role-definition writes."""
-    catalogue = ctx.azure_catalogue
-    return ranked(
-        a
-        for a in principal.assignments
-        if (a.role.missing and a.role.definition_id in PRIVILEGED_ROLES)
-        or any(a.grants(op, catalogue) for op in ROLE_ADMINISTRATION_OPERATIONS)
-    )
+    found = principal.derived.get("role_administration")
+    if found is None:
+        catalogue = ctx.azure_catalogue
+        found = ranked(
+            a
+            for a in principal.assignments
+            if (a.role.missing and a.role.definition_id in PRIVILEGED_ROLES)
+            or a.granted_among(ROLE_ADMINISTRATION_OPERATIONS, catalogue)
+        )
+        principal.derived["role_administration"] = found
+    return found
 
 
 @rule(
@@ -81,10 +96,13 @@ def role_administration(principal: AzurePrincipal, ctx: AnalysisContext) -> list
     references=(NHI5, BUILT_IN_ROLES, RBAC_BEST_PRACTICES),
 )
 def role_administrators(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit]:
+    catalogue = ctx.azure_catalogue
     for principal in ctx.azure_principals:
         holding = role_administration(principal, ctx)
         if holding:
-            yield _hit(principal, "critical", holding, f"{principal.name} can assign any role")
+            operations = holding[0].granted_among(ROLE_ADMINISTRATION_OPERATIONS, catalogue)
+            conditional = holding[0].conditional_for(operations, catalogue) if operations else holding[0].conditional
+            yield _hit(principal, "critical", holding, f"{principal.name} can assign any role", conditional)
 
 
 def _unrestricted_actions(assignment: AzureAssignment) -> bool:
@@ -139,17 +157,18 @@ def broad_contributors(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator
 def dangerous_operations(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit]:
     catalogue = ctx.azure_catalogue
     for principal in ctx.azure_principals:
+        held_by = principal.holders(DANGEROUS_NAMES, catalogue)
         found = []
         for entry in DANGEROUS_OPERATIONS:
-            holding = principal.holding(entry.operation, catalogue)
+            holding = held_by.get(entry.operation)
             if holding:
                 severity = scoped_severity(entry.severity, holding[0])
-                rank = SEVERITIES.index(severity) + (1 if holding[0].conditional else 0)
-                found.append((rank, entry, holding))
+                conditional = holding[0].conditional_for((entry.operation,), catalogue)
+                found.append((SEVERITIES.index(severity) + conditional, entry, holding, conditional))
         if not found:
             continue
         found.sort(key=lambda item: item[0])
-        _rank, worst, holding = found[0]
+        _rank, worst, holding, worst_conditional = found[0]
         operations = [
             {
                 "operation": entry.operation,
@@ -157,12 +176,13 @@ def dangerous_operations(ctx: AnalysisContext, params: dict[str, Any]) -> Iterat
                 "why": entry.why,
                 "role": held[0].role.name,
                 "scope": held[0].scope,
-                "conditional": held[0].conditional,
+                "conditional": conditional,
             }
-            for _, entry, held in found
+            for _, entry, held, conditional in found
         ]
         names = ", ".join(
-            entry.operation.rsplit("/", 2)[-2] + "/" + entry.operation.rsplit("/", 1)[-1] for _, entry, _ in found[:4]
+            entry.operation.rsplit("/", 2)[-2] + "/" + entry.operation.rsplit("/", 1)[-1]
+            for _, entry, _, _ in found[:4]
         )
         more = f" and {len(found) - 4} more" if len(found) > 4 else ""
         yield _hit(
@@ -171,6 +191,7 @@ def dangerous_operations(ctx: AnalysisContext, params: dict[str, Any]) -> Iterat
             holding,
             f"{principal.name} holds {len(found)} dangerous operation(s) ({names}{more}); the worst, "
             f"{worst.operation}, {worst.why},",
+            worst_conditional,
             operations=operations,
         )
 
@@ -236,3 +257,36 @@ def cross_environment(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[
                 f"{principal.name} has access in {', '.join(prod)} and {', '.join(other)} subscriptions",
                 environments={c: sorted(s) for c, s in sorted(by_class.items())},
             )
+
+
+@rule(
+    id="AZURE-RBAC-090",
+    title="Custom role names operations the catalogue does not know",
+    category="hygiene",
+    severity="info",
+    provider="azure",
+    rationale="""An operation name or pattern that matches no known operation (a retired provider, a typo, or one
+        newer than agentiam's operation list) is kept as written and still matched literally, never dropped, so
+        that the role is not taken for less than it grants. This note says where.""",
+    remediation="""Fix typos and remove operations of retired providers, so that reviewers read what is really
+        granted; if the operation is new, update agentiam.""",
+)
+def unknown_operations(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit]:
+    for principal in ctx.azure_principals:
+        seen = set()
+        for assignment in ranked(principal.assignments):
+            role = assignment.role
+            # Built-in roles are Microsoft's to fix: their unknown names are kept literally all the same.
+            if role.custom and role.warnings and role.definition_id not in seen:
+                seen.add(role.definition_id)
+                yield Hit(
+                    subject_uid=principal.uid,
+                    key=role.definition_id,
+                    message=f"{principal.name}: role {role.name}: {role.warnings[0]}"
+                    + (f" (and {len(role.warnings) - 1} more)" if len(role.warnings) > 1 else ""),
+                    evidence={
+                        "role": role.name,
+                        "role_definition_id": role.definition_id,
+                        "warnings": list(role.warnings),
+                    },
+                )
