@@ -72,9 +72,9 @@ def _sections(data: ReportData) -> list[tuple[str, Any]]:
         ("scan", _scan(data.scan)),
         ("summary", _summary(data)),
         ("findings", map(_finding, sorted_findings(data.findings))),
-        ("overdue_revocations", map(_overdue, data.overdue_revocations)),
         ("identities", map(_identity, sorted(data.identities, key=lambda i: i.uid))),
         ("issues", map(_issue, sorted_issues(data.issues))),
+        ("overdue_revocations", map(_overdue, data.overdue_revocations)),
     ]
 
 
