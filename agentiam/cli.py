@@ -249,14 +249,14 @@ def _collect(state: State, flags: CollectionFlags) -> tuple[int, str]:
 @click.option(
     "--output-dir",
     type=click.Path(file_okay=False),
-    help="Also write every report (HTML, CSV, JSON, SARIF, OCSF) into this folder.",
+    help="Also write the reports (HTML, CSV, JSON, SARIF, OCSF) into this folder.",
 )
 @click.option(
     "--report-format",
     "report_formats",
     multiple=True,
     metavar="FORMAT",
-    help="With --output-dir: only these formats (repeatable). [default: all]",
+    help="With --output-dir: only these formats (repeatable; review-csv only when named). [default: all others]",
 )
 @_SUPPRESSIONS_OPTION
 @pass_state
@@ -699,13 +699,21 @@ def db_upgrade(state: State) -> None:
 # -- demo --------------------------------------------------------------------------------------------------------
 
 
-def _write_reports(state: State, data: ReportData, folder: Path, formats: tuple[str, ...] = ()) -> list[Path]:
-    """The installed reporters' files (all, or those of `formats`), under their default names."""
+def _write_reports(
+    state: State, data: ReportData, folder: Path, formats: tuple[str, ...] = (), *, every: bool = False
+) -> list[Path]:
+    """The installed reporters' files under their default names: those of `formats`; else all but the ones written
+    only on request (the access review, which a scheduled scan rarely needs and which reads every policy again),
+    or truly all with `every`."""
     reporters = state.plugins.reporters
     unknown = sorted(set(formats) - set(reporters))
     if unknown:
         raise UsageError(f"unknown report format {', '.join(unknown)}; available: {', '.join(sorted(reporters))}")
-    chosen = [reporter for name, reporter in reporters.items() if not formats or name in formats]
+    chosen = [
+        reporter
+        for name, reporter in reporters.items()
+        if name in formats or (not formats and (every or not getattr(reporter, "on_request", False)))
+    ]
     written = write_reports(chosen, data, folder)
     err.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
     return written
@@ -738,7 +746,7 @@ def demo(ctx: click.Context, output_dir: str) -> None:
     data = load_report_data(state.store(), scan_id)
     print_summary(data, err)
     err.print(f"\nwrote {db_path}", highlight=False)
-    _write_reports(state, data, folder)
+    _write_reports(state, data, folder, every=True)
     err.print(
         f"open {folder / 'report.html'} in a browser; try `agentiam --db {db_path} inventory agents`", highlight=False
     )

@@ -36,24 +36,20 @@ def worst(levels: Iterable[str]) -> str:
     return ranked[0] if ranked else "none"
 
 
-def grant_privilege(
-    provider: str,
-    document: Any,
-    catalogue: ActionCatalogue,
-    finding_categories: Iterable[str] = (),
-    *,
-    cache_key: str | None = None,
-) -> str:
-    """The level of one grant's policy `document`; `finding_categories` of the identity's open findings are the
-    fallback for a document nothing here reads. `cache_key` (the document hash) spares re-parsing a shared policy."""
+def document_privilege(provider: str, document: Any, catalogue: ActionCatalogue, cache_key: str | None = None) -> str:
+    """The level of a policy `document` on its own; `unknown` when nothing here reads it. `cache_key` (the document
+    hash) spares re-parsing a shared AWS policy."""
     if provider == "aws":
-        level = _aws_level(document, catalogue, cache_key)
-    elif provider == "kubernetes":
-        level = _kubernetes_level(document)
-    elif provider == "azure":
-        level = _azure_level(document)
-    else:
-        level = "unknown"
+        return _aws_level(document, catalogue, cache_key)
+    if provider == "kubernetes":
+        return _kubernetes_level(document)
+    if provider == "azure":
+        return _azure_level(document)
+    return "unknown"
+
+
+def grant_privilege(level: str, finding_categories: Iterable[str] = ()) -> str:
+    """A grant's level: its document's, or, for a document nothing reads, what the identity's open findings say."""
     if level != "unknown":
         return level
     judged = [_CATEGORY_LEVELS[c] for c in finding_categories if c in _CATEGORY_LEVELS]

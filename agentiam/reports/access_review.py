@@ -16,7 +16,7 @@ import pandas as pd
 
 from agentiam.findings.data.aws_trust import UNUSED_DAYS
 from agentiam.findings.policy.catalogue import default_catalogue
-from agentiam.findings.privilege import grant_privilege
+from agentiam.findings.privilege import document_privilege, grant_privilege
 from agentiam.findings.rules.aws_hygiene import idleness
 from agentiam.inventory import views
 from agentiam.inventory.store import Store
@@ -59,6 +59,8 @@ GRANT_COLUMNS = ["grant_kind", "policy_name", "policy_ref", "grant_source", "gra
 class ReviewCsvReporter:
     format: ClassVar[str] = "review-csv"
     filename: ClassVar[str] = "access-review.csv"
+    # Not among the files `scan --output-dir` writes by default: it reads every grant's policy again.
+    on_request: ClassVar[bool] = True
 
     def render(self, data: ReportData) -> str:
         return "".join(self.stream(data))
@@ -91,15 +93,16 @@ def policy_mentions(evidence: Any) -> set[str]:
     return found
 
 
-def related_findings(findings: list[FindingRow], policy_ref: str, policy_name: str) -> list[FindingRow]:
-    """An identity's findings that concern one of its grants: those naming its policy, and those naming none
-    (unused, trust, ownership: about the identity as a whole, hence about each of its grants)."""
-    related = []
-    for finding in findings:
-        mentions = policy_mentions(finding.evidence)
-        if not mentions or (policy_ref and policy_ref in mentions) or (policy_name and policy_name in mentions):
-            related.append(finding)
-    return related
+def related_findings(
+    findings: list[tuple[FindingRow, set[str]]], policy_ref: str, policy_name: str
+) -> list[FindingRow]:
+    """An identity's findings (each with its `policy_mentions`) that concern one of its grants: those naming its
+    policy, and those naming none (unused, trust, ownership: about the identity as a whole, hence each grant)."""
+    return [
+        finding
+        for finding, mentions in findings
+        if not mentions or (policy_ref and policy_ref in mentions) or (policy_name and policy_name in mentions)
+    ]
 
 
 def review_rows(store: Store, data: ReportData) -> list[dict[str, str]]:
@@ -124,26 +127,24 @@ def review_rows(store: Store, data: ReportData) -> list[dict[str, str]]:
     frame = frame.drop_duplicates(["identity_uid", "grant_kind", "policy_ref", "grant_via", "grant_scope"])
     frame = frame.sort_values(["identity_uid", "grant_kind", "policy_ref", "grant_via", "grant_scope"])
     last_used = _last_uses(identities, usage)
-    open_by_subject: dict[str, list[FindingRow]] = defaultdict(list)
+    open_by_subject: dict[str, list[tuple[FindingRow, set[str]]]] = defaultdict(list)
     for finding in data.open_findings:
-        open_by_subject[finding.subject_uid].append(finding)
+        open_by_subject[finding.subject_uid].append((finding, policy_mentions(finding.evidence)))
     catalogue = default_catalogue()
+    levels: dict[tuple[str, str], str] = {}  # (provider, policy hash) -> level: a shared policy is judged once
     rows = []
     for record in frame.to_dict("records"):
         uid = record["identity_uid"]
         on_identity = open_by_subject.get(uid, [])
         related = related_findings(on_identity, record["policy_ref"], record["policy_name"])
         used_at, used_source = last_used.get(uid, (None, ""))
+        privilege = "none"
         if record["grant_kind"]:
-            privilege = grant_privilege(
-                record["provider"],
-                documents.get(record["policy_hash"]),
-                catalogue,
-                (f.category for f in on_identity),
-                cache_key=record["policy_hash"],
-            )
-        else:
-            privilege = "none"
+            digest = record["policy_hash"]
+            key = (record["provider"], digest)
+            if key not in levels:
+                levels[key] = document_privilege(record["provider"], documents.get(digest), catalogue, digest)
+            privilege = grant_privilege(levels[key], (finding.category for finding, _ in on_identity))
         risk = min((f.severity for f in related), key=severity_rank, default="none")
         recommendation, reason = recommend(record, privilege, related, used_at, data)
         rows.append(

@@ -15,7 +15,7 @@ from typing import Any
 
 from agentiam.config import Settings
 from agentiam.findings.policy.catalogue import default_catalogue
-from agentiam.findings.privilege import grant_privilege
+from agentiam.findings.privilege import document_privilege, grant_privilege
 from agentiam.inventory import views
 from agentiam.inventory.records import GrantRecord, PolicyRecord
 from agentiam.inventory.store import Store
@@ -303,15 +303,17 @@ def test_kubernetes_and_azure_grants_get_a_privilege_from_their_role() -> None:
     owner = {"properties": {"permissions": [{"actions": ["*"], "notActions": []}]}}
     reader = {"permissions": [{"actions": ["*/read"], "dataActions": []}]}
     blob_writer = {"permissions": [{"actions": [], "dataActions": ["Microsoft.Storage/blobs/write"]}]}
-    assert grant_privilege("kubernetes", cluster_admin, catalogue) == "admin"
-    assert grant_privilege("kubernetes", pod_reader, catalogue) == "read"
-    assert grant_privilege("kubernetes", binder, catalogue) == "permissions-management"
-    assert grant_privilege("azure", owner, catalogue) == "admin"
-    assert grant_privilege("azure", reader, catalogue) == "read"
-    assert grant_privilege("azure", blob_writer, catalogue) == "write"
+    assert document_privilege("kubernetes", cluster_admin, catalogue) == "admin"
+    assert document_privilege("kubernetes", pod_reader, catalogue) == "read"
+    assert document_privilege("kubernetes", binder, catalogue) == "permissions-management"
+    assert document_privilege("azure", owner, catalogue) == "admin"
+    assert document_privilege("azure", reader, catalogue) == "read"
+    assert document_privilege("azure", blob_writer, catalogue) == "write"
     # A document no reading understands is judged by the identity's findings, or left unknown.
-    assert grant_privilege("gcp", {"bindings": []}, catalogue, ["admin", "unused"]) == "admin"
-    assert grant_privilege("gcp", {"bindings": []}, catalogue, ["unused"]) == "unknown"
+    unreadable = document_privilege("gcp", {"bindings": []}, catalogue)
+    assert grant_privilege(unreadable, ["admin", "unused"]) == "admin"
+    assert grant_privilege(unreadable, ["unused"]) == "unknown"
+    assert grant_privilege("read", ["admin"]) == "read"  # a document that was read is not overruled
 
 
 def test_a_permission_boundary_is_not_a_row_to_review(scan_document: Scanner, run: Cli) -> None:
@@ -322,3 +324,16 @@ def test_a_permission_boundary_is_not_a_row_to_review(scan_document: Scanner, ru
     scan_document(document)
     _, rows = export(run)
     assert [r["grant_kind"] for r in rows] == ["permission"]
+
+
+def test_scan_writes_the_access_review_into_its_output_folder_only_when_asked(run: Cli) -> None:
+    export_file = run.export([role("logger", [LOGS])])
+    default, asked = run.tmp_path / "default", run.tmp_path / "asked"
+    assert run("scan", "--offline", export_file, "--output-dir", str(default)).exit_code == 0
+    assert (
+        run("scan", "--offline", export_file, "--output-dir", str(asked), "--report-format", "review-csv").exit_code
+        == 0
+    )
+
+    assert (default / "findings.json").exists() and not (default / "access-review.csv").exists()
+    assert [p.name for p in asked.iterdir()] == ["access-review.csv"]
