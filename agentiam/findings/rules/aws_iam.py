@@ -12,7 +12,7 @@ from typing import Any
 
 from agentiam.findings.context import AnalysisContext, AwsPrincipal
 from agentiam.findings.data.aws_access import ROUTINE_WRITE_ACTIONS, UNCONSTRAINED_ACCESS_LEVELS
-from agentiam.findings.policy.aws import Grant
+from agentiam.findings.policy.aws import EffectivePermissions, Grant
 from agentiam.findings.policy.catalogue import ActionCatalogue
 from agentiam.findings.registry import Hit, rule
 
@@ -111,9 +111,16 @@ def _iam_permissions_management(catalogue: ActionCatalogue) -> int:
 
 def admin_equivalence(principal: AwsPrincipal, catalogue: ActionCatalogue, coverage: float) -> tuple[int, bool] | None:
     """(granted bits, conditional) when the principal holds nearly every action on every resource."""
+    return permissions_admin_equivalence(principal.permissions, catalogue, coverage)
+
+
+def permissions_admin_equivalence(
+    permissions: EffectivePermissions, catalogue: ActionCatalogue, coverage: float
+) -> tuple[int, bool] | None:
+    """`admin_equivalence` of any set of effective permissions (a principal's, or one policy's on its own)."""
     required = _iam_permissions_management(catalogue)
     for conditional in (False, True):
-        granted = principal.permissions.allowed(unconditional_only=not conditional, all_resources_only=True)
+        granted = permissions.allowed(unconditional_only=not conditional, all_resources_only=True)
         share = catalogue.count(granted) / catalogue.count(catalogue.all_mask)
         if share >= coverage and granted & required == required:
             return granted, conditional
