@@ -55,6 +55,7 @@ class _Shared:
     lock: threading.Lock = field(default_factory=threading.Lock)
     aws_accounts: list[AwsAccount] | None = None
     aws_accounts_error: CollectorError | None = None  # remembered: every AWS collector fails alike, with one call
+    memo: dict[str, Any] = field(default_factory=dict)  # what a collector derives once per scan, by its own key
 
 
 @dataclass
@@ -64,7 +65,13 @@ class CollectContext:
     aws_session_factory: Callable[[], Any] | None = None
     stats: CallStats = field(default_factory=CallStats)
     aws_organization: bool = False  # --aws-org: scan every account of the Organization
+    # Azure: a TokenCredential factory (DefaultAzureCredential; set by --azure), and the HTTP transport tests replace.
+    azure_credential_factory: Callable[[], Any] | None = None
+    azure_transport_factory: Callable[[], Any] | None = None
     shared: _Shared = field(default_factory=_Shared)
+    # Every offline export of the scan (document, source): exports that refer to each other (an Azure role
+    # assignment names a role definition from another file) are joined whatever order the files come in.
+    offline_documents: tuple[tuple[Any, str], ...] = ()
 
     def for_scope(self) -> CollectContext:
         """The same context with its own call counters, for one scope's run."""

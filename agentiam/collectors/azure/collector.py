@@ -1,0 +1,100 @@
+"""The Azure collector: live subscriptions (read by live.py) or offline `az` exports, transformed alike.
+
+Offline, every file is its own collector run, but Azure exports refer to each other: an assignment names a role
+definition, a federated credential belongs to an identity, a resource carries identities. All Azure exports of the
+scan are therefore read once into one `AzureReference` (kept on the scan's shared context), and each file yields
+the records it is the source of, looking the rest up there, whatever order the files come in.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from agentiam.collectors.azure.export import FORMAT, AzureExport, looks_like_az_export, read_export
+from agentiam.collectors.azure.transform import AzureReference, transform_snapshot
+from agentiam.collectors.base import CollectContext, OfflineImport, Scope
+from agentiam.errors import CollectorError
+from agentiam.inventory.records import AnyRecord
+
+_OFFLINE_SCAN = "azure-offline-scan"
+LIVE_READER = "agentiam.collectors.azure.live"
+
+
+@dataclass
+class OfflineScan:
+    """Every Azure export of one scan, read once, and the reference over all of them."""
+
+    reference: AzureReference = field(default_factory=AzureReference)
+    exports: dict[str, AzureExport] = field(default_factory=dict)  # by source
+
+
+def offline_scan(ctx: CollectContext) -> OfflineScan:
+    """Built on first use, from every Azure document among the scan's offline inputs."""
+    with ctx.shared.lock:
+        scan = ctx.shared.memo.get(_OFFLINE_SCAN)
+        if scan is None:
+            scan = OfflineScan()
+            for document, source in ctx.offline_documents:
+                if looks_like_az_export(document):
+                    export = scan.exports[source] = read_export(document, source)
+                    scan.reference.add(export.snapshot, export.subscriptions)
+            ctx.shared.memo[_OFFLINE_SCAN] = scan
+        return scan
+
+
+class AzureCollector:
+    name = "azure"
+    provider = "azure"
+    offline_format = FORMAT
+
+    def live_requested(self, ctx: CollectContext) -> bool:
+        live = _live_reader()
+        return live is not None and bool(live.live_requested(ctx))
+
+    def scopes(self, ctx: CollectContext) -> list[Scope]:
+        return list(_require_live_reader().subscription_scopes(ctx))
+
+    def collect(self, ctx: CollectContext, scope: Scope) -> Iterator[AnyRecord]:
+        snapshot = _require_live_reader().read_subscription(ctx, scope)
+        yield from transform_snapshot(snapshot, ctx.settings)
+
+    def detect(self, document: Any) -> bool:
+        return looks_like_az_export(document)
+
+    def import_document(self, ctx: CollectContext, document: Any, source: str) -> OfflineImport:
+        scan = offline_scan(ctx)
+        export = scan.exports.get(source)
+        if export is None:  # imported on its own, outside a scan's list of files
+            export = read_export(document, source)
+            scan.reference.add(export.snapshot, export.subscriptions)
+        records = transform_snapshot(export.snapshot, ctx.settings, scan.reference)
+        subscriptions = sorted(({export.snapshot.subscription_id} | set(export.subscriptions)) - {""})
+        scope = ",".join(subscriptions) or _scope_of(records)
+        return OfflineImport(scope=scope, records=records)
+
+
+def _live_reader() -> ModuleType | None:
+    """live.py reads subscriptions through the Azure SDK; it is imported when used, and an installation without it
+    still imports `az` exports."""
+    try:
+        return importlib.import_module(LIVE_READER)
+    except ModuleNotFoundError as exc:
+        if exc.name != LIVE_READER:
+            raise
+        return None
+
+
+def _require_live_reader() -> ModuleType:
+    live = _live_reader()
+    if live is None:
+        raise CollectorError("live Azure collection is not available in this installation")
+    return live
+
+
+def _scope_of(records: list[AnyRecord]) -> str:
+    scopes = sorted({str(getattr(r, "scope", "") or "") for r in records if hasattr(r, "uid")} - {""})
+    return ",".join(scopes) or "azure"
