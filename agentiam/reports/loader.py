@@ -7,9 +7,19 @@ from datetime import UTC, datetime
 
 from agentiam import __version__
 from agentiam.errors import UsageError
+from agentiam.history import diff_scans
 from agentiam.inventory import views
 from agentiam.inventory.store import Store
-from agentiam.reports.model import CollectorRunRow, FindingRow, IdentityRow, IssueRow, ReportData, ScanSummary
+from agentiam.reports.model import (
+    CollectorRunRow,
+    FindingRow,
+    IdentityRow,
+    IssueRow,
+    ReportData,
+    ScanChanges,
+    ScanSummary,
+    WorkloadRow,
+)
 
 
 def resolve_scan_id(store: Store, scan_id: int | None) -> int:
@@ -31,6 +41,7 @@ def load_report_data(store: Store, scan_id: int) -> ReportData:
         workloads = views.workloads(conn, scan_id)
         bindings = views.bindings(conn, scan_id)
         issues = views.issues(conn, scan_id)
+        previous_id = views.previous_analyzed_scan_id(conn, scan_id)
 
     finding_rows = [
         FindingRow(
@@ -63,9 +74,24 @@ def load_report_data(store: Store, scan_id: int) -> ReportData:
 
     workload_names = {w.uid: (w.name, w.workload_kind) for w in workloads.itertuples()}
     runs_as: dict[str, list[dict[str, str]]] = defaultdict(list)
+    identities_of: dict[str, list[dict[str, str]]] = defaultdict(list)
     for b in bindings.itertuples():
         name, kind = workload_names.get(b.workload_uid, (b.workload_uid, "unknown"))
         runs_as[b.identity_uid].append({"uid": b.workload_uid, "name": name, "kind": kind, "mechanism": b.mechanism})
+        identities_of[b.workload_uid].append({"identity_uid": b.identity_uid, "mechanism": b.mechanism})
+    workload_rows = [
+        WorkloadRow(
+            uid=w.uid,
+            name=w.name,
+            provider=w.provider,
+            workload_kind=w.workload_kind,
+            scope=w.scope,
+            is_agent=bool(w.is_agent),
+            agent_evidence=list(w.agent_evidence or []),
+            runs_as=identities_of.get(w.uid, []),
+        )
+        for w in workloads.itertuples()
+    ]
 
     identity_rows = [
         IdentityRow(
@@ -114,4 +140,22 @@ def load_report_data(store: Store, scan_id: int) -> ReportData:
         findings=finding_rows,
         identities=identity_rows,
         issues=issue_rows,
+        workloads=workload_rows,
+        changes=_changes(store, previous_id, scan_id),
+    )
+
+
+def _changes(store: Store, previous_id: int | None, scan_id: int) -> ScanChanges | None:
+    if previous_id is None:
+        return None
+    diff = diff_scans(store, previous_id, scan_id)
+    return ScanChanges(
+        from_scan=previous_id,
+        new_agents=diff.new_agents,
+        removed_agents=diff.removed_agents,
+        new_identities=diff.new_identities,
+        removed_identities=diff.removed_identities,
+        granted=diff.granted,
+        revoked=diff.revoked,
+        changed_grants=diff.changed_grants,
     )
