@@ -70,7 +70,9 @@ def synthetic_report(findings: int, *, seed: int = 7, hostile_every: int = 997) 
         workloads=workloads,
         changes=ScanChanges(
             from_scan=41,
-            new_agents=[{"uid": w.uid, "name": w.name, "kind": w.workload_kind, "scope": w.scope} for w in workloads[:3]],
+            new_agents=[
+                {"uid": w.uid, "name": w.name, "kind": w.workload_kind, "scope": w.scope} for w in workloads[:3]
+            ],
             new_identities=[
                 {"uid": i.uid, "name": i.name, "kind": i.identity_kind, "scope": i.scope} for i in identities[:150]
             ],
@@ -157,9 +159,7 @@ def _finding(n: int, subject: IdentityRow, rng: random.Random) -> FindingRow:
         subject_is_agent=subject.is_agent,
         evidence=evidence,
         remediation=f"Scope {title.lower()} down to what the workload calls; see the rule's references.",
-        references=["https://owasp.org/www-project-non-human-identities-top-10/", f"CIS AWS 1.{n % 20}"][
-            : 1 + n % 2
-        ],
+        references=["https://owasp.org/www-project-non-human-identities-top-10/", f"CIS AWS 1.{n % 20}"][: 1 + n % 2],
         first_seen_at=first_seen,
         last_seen_at=STARTED,
         suppression=(

@@ -351,7 +351,7 @@ def test_the_first_page_is_live_and_the_rest_waits_in_inert_template_chunks(make
 
     assert live and live.group(1).count("<tr ") == 50
     assert [chunk.count("<tr ") for chunk in chunks] == [70]
-    assert "1–50 of 120 open findings" in html
+    assert "1\N{EN DASH}50 of 120 open findings" in html
 
 
 def test_each_row_carries_the_attributes_the_filters_read(report_data):
