@@ -154,7 +154,7 @@ def test_column_headers_sort_both_ways_and_pages_follow(open_report: Opener, est
 
     before = report.page_info()
     report.page.click("button[data-sort=subject]")
-    report.page.wait_for_function("document.querySelector('th.c-subj').getAttribute('aria-sort') === 'ascending'")
+    report.page.wait_for_function("() => document.querySelector('th.c-subj').getAttribute('aria-sort') === 'ascending'")
     shown = report.page.eval_on_selector_all(
         "#findings-body > tr[data-fp] td:nth-child(4) span", "s => s.map(e => e.textContent.toLowerCase())"
     )
@@ -162,7 +162,7 @@ def test_column_headers_sort_both_ways_and_pages_follow(open_report: Opener, est
     assert report.page_info() != before or report.page_info().startswith("1")
 
     report.page.click("button[data-sort=subject]")
-    report.page.wait_for_function("document.querySelector('th.c-subj').getAttribute('aria-sort') === 'descending'")
+    report.page.wait_for_function("() => document.querySelector('th.c-subj').getAttribute('aria-sort') === 'descending'")
     shown = report.page.eval_on_selector_all(
         "#findings-body > tr[data-fp] td:nth-child(4) span", "s => s.map(e => e.textContent.toLowerCase())"
     )
@@ -178,7 +178,7 @@ def test_column_headers_sort_both_ways_and_pages_follow(open_report: Opener, est
     assert report.page_info().startswith("51\N{EN DASH}100 of")
 
     report.page.click("button[data-sort=severity]")
-    report.page.wait_for_function("document.querySelector('th.c-sev').getAttribute('aria-sort') === 'ascending'")
+    report.page.wait_for_function("() => document.querySelector('th.c-sev').getAttribute('aria-sort') === 'ascending'")
     severities = report.visible_rows("data-s")
     assert severities[0] == "critical" and severities == sorted(
         severities, key=["critical", "high", "medium", "low", "info"].index
@@ -238,7 +238,7 @@ def test_the_agents_view_shows_an_agents_chain_and_leads_to_its_findings(
     assert set(report.visible_rows("data-u")) == {role.uid}
     assert page.is_visible("#subject-filter")
     page.click("#subject-clear")
-    report.page.wait_for_function("document.getElementById('page-info').textContent.includes('of 5 matching')")
+    report.page.wait_for_function("() => document.getElementById('page-info').textContent.includes('of 5 matching')")
     report.assert_clean()
 
 
