@@ -20,11 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.reports.synthetic
 
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, sync_playwright
 
-from agentiam.reports.base import write_report  # noqa: E402
-from agentiam.reports.html_report import HtmlReporter  # noqa: E402
-from tests.reports.synthetic import synthetic_report  # noqa: E402
+from agentiam.reports.base import write_report
+from agentiam.reports.html_report import HtmlReporter
+from tests.reports.synthetic import synthetic_report
 
 CHROMIUM = "/usr/bin/chromium"
 

@@ -148,41 +148,40 @@ def test_free_text_search_matches_names_messages_uids_and_evidence(open_report: 
         assert f"of {expected} matching" in report.page_info(), needle
 
 
+def sort_by(report: LoadedReport, column: str, header: str, direction: str) -> None:
+    report.page.click(f"button[data-sort={column}]")
+    report.page.wait_for_function(
+        "([header, direction]) => document.querySelector(header).getAttribute('aria-sort') === direction",
+        arg=[header, direction],
+    )
+
+
+def shown_subjects(report: LoadedReport) -> list[str]:
+    return report.page.eval_on_selector_all(  # type: ignore[no-any-return]
+        "#findings-body > tr[data-fp] td:nth-child(4) span", "s => s.map(e => e.textContent.toLowerCase())"
+    )
+
+
 def test_column_headers_sort_both_ways_and_pages_follow(open_report: Opener, estate: ReportData):
     report = open_report(estate)
     names = sorted(f.subject_name.lower() for f in estate.open_findings)
 
-    before = report.page_info()
-    report.page.click("button[data-sort=subject]")
-    report.page.wait_for_function("() => document.querySelector('th.c-subj').getAttribute('aria-sort') === 'ascending'")
-    shown = report.page.eval_on_selector_all(
-        "#findings-body > tr[data-fp] td:nth-child(4) span", "s => s.map(e => e.textContent.toLowerCase())"
-    )
-    assert shown == names[:50]
-    assert report.page_info() != before or report.page_info().startswith("1")
+    sort_by(report, "subject", "th.c-subj", "ascending")
+    assert shown_subjects(report) == names[:50]
 
-    report.page.click("button[data-sort=subject]")
-    report.page.wait_for_function("() => document.querySelector('th.c-subj').getAttribute('aria-sort') === 'descending'")
-    shown = report.page.eval_on_selector_all(
-        "#findings-body > tr[data-fp] td:nth-child(4) span", "s => s.map(e => e.textContent.toLowerCase())"
-    )
-    assert shown == sorted(names, reverse=True)[:50]
+    sort_by(report, "subject", "th.c-subj", "descending")
+    assert shown_subjects(report) == sorted(names, reverse=True)[:50]
 
     before = report.page_info()
     report.page.click("#page-next")
     report.wait_for_change(before)
-    shown = report.page.eval_on_selector_all(
-        "#findings-body > tr[data-fp] td:nth-child(4) span", "s => s.map(e => e.textContent.toLowerCase())"
-    )
-    assert shown == sorted(names, reverse=True)[50:100]
+    assert shown_subjects(report) == sorted(names, reverse=True)[50:100]
     assert report.page_info().startswith("51\N{EN DASH}100 of")
 
-    report.page.click("button[data-sort=severity]")
-    report.page.wait_for_function("() => document.querySelector('th.c-sev').getAttribute('aria-sort') === 'ascending'")
+    sort_by(report, "severity", "th.c-sev", "ascending")
     severities = report.visible_rows("data-s")
-    assert severities[0] == "critical" and severities == sorted(
-        severities, key=["critical", "high", "medium", "low", "info"].index
-    )
+    ranks = ["critical", "high", "medium", "low", "info"]
+    assert severities[0] == "critical" and severities == sorted(severities, key=ranks.index)
     report.assert_clean()
 
 

@@ -51,6 +51,6 @@ def test_normalising_leaves_only_what_the_estate_decides() -> None:
     )
 
     assert normalised(html) == (
-        "<meta content=\"script-src 'sha256-HASH'\"><span class=\"version\">VERSION</span>"
+        '<meta content="script-src \'sha256-HASH\'"><span class="version">VERSION</span>'
         "<style>report.css</style><script>report.js</script>at TIMESTAMP"
     )
