@@ -11,6 +11,7 @@ from importlib import resources
 
 import pytest
 
+from agentiam.reports.charts import BAR_WIDTH, summary_charts
 from agentiam.reports.html_report import HtmlReporter, evidence_html
 from agentiam.reports.model import ReportData, ScanChanges, WorkloadRow
 
@@ -492,3 +493,14 @@ def test_the_script_never_writes_markup():
 
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
         assert sink not in script
+
+
+def test_a_chart_of_many_categories_keeps_the_largest_and_sums_the_rest_into_other(make_report, make_finding):
+    findings = [
+        make_finding(fingerprint=f"fp-{c}-{i}", category=f"cat-{c:02d}") for c in range(15) for i in range(c + 1)
+    ]
+    [chart] = [c for c in summary_charts(findings, [], []) if c.id == "chart-category"]
+
+    assert [row.label for row in chart.rows] == [f"cat-{c:02d}" for c in range(14, 3, -1)] + ["other"]
+    assert chart.rows[-1].total == sum(c + 1 for c in range(4))
+    assert chart.rows[0].segments[0].width == BAR_WIDTH  # the largest bar spans the chart

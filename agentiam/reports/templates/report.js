@@ -275,6 +275,29 @@
     document.getElementById("findings").scrollIntoView();
   }
 
+  // The script runs as soon as the first page is parsed, while the other rows and the details are still arriving:
+  // what needs them waits for the end of parsing, and the table says so meanwhile.
+  let loading = document.readyState === "loading";
+  const waiting = [];
+  function whenLoaded(action) {
+    return function (event) {
+      if (!loading) {
+        action(event);
+        return;
+      }
+      waiting.push(function () { action(event); });
+      pageInfo.textContent = "Loading the other findings\u2026";
+    };
+  }
+  function loaded() {
+    loading = false;
+    waiting.splice(0).forEach(function (action) { action(); });
+    if ("requestIdleCallback" in window) {
+      // A first search at 50,000 findings would otherwise spend a second or two reading every row first.
+      requestIdleCallback(indexWhenIdle);
+    }
+  }
+
   let typing = 0;
   Object.keys(controls).forEach(function (name) {
     const control = controls[name];
@@ -282,13 +305,13 @@
       // One filter pass per pause in typing, not one per keystroke.
       control.addEventListener("input", function () {
         clearTimeout(typing);
-        typing = setTimeout(filter, 150);
+        typing = setTimeout(whenLoaded(filter), 150);
       });
     } else {
-      control.addEventListener("change", filter);
+      control.addEventListener("change", whenLoaded(filter));
     }
   });
-  pageSizeControl.addEventListener("change", function () {
+  pageSizeControl.addEventListener("change", whenLoaded(function () {
     pageSize = Number(pageSizeControl.value);
     if (order === null) {
       filter();
@@ -296,23 +319,23 @@
       page = 0;
       show();
     }
-  });
-  prev.addEventListener("click", function () {
+  }));
+  prev.addEventListener("click", whenLoaded(function () {
     if (order === null) {
       filter();
     }
     page = Math.max(0, page - 1);
     show();
-  });
-  next.addEventListener("click", function () {
+  }));
+  next.addEventListener("click", whenLoaded(function () {
     if (order === null) {
       filter();
     }
     page += 1;
     show();
-  });
+  }));
   document.querySelectorAll("button.sort").forEach(function (button) {
-    button.addEventListener("click", function () {
+    button.addEventListener("click", whenLoaded(function () {
       const column = button.getAttribute("data-sort");
       sortDescending = sortColumn === column ? !sortDescending : false;
       sortColumn = column;
@@ -321,32 +344,33 @@
       });
       button.parentElement.setAttribute("aria-sort", sortDescending ? "descending" : "ascending");
       filter();
-    });
+    }));
   });
-  body.addEventListener("click", function (event) {
+  body.addEventListener("click", whenLoaded(function (event) {
     const button = event.target.closest("button.more");
     if (button) {
       toggleDetail(button.closest("tr"), button);
     }
-  });
-  $("subject-clear").addEventListener("click", function () {
+  }));
+  $("subject-clear").addEventListener("click", whenLoaded(function () {
     showSubject("", "");
-  });
+  }));
   document.querySelectorAll("[data-show-subject]").forEach(function (button) {
-    button.addEventListener("click", function () {
+    button.addEventListener("click", whenLoaded(function () {
       showSubject(button.getAttribute("data-show-subject"), button.getAttribute("data-subject-name"));
-    });
+    }));
   });
   document.querySelectorAll("[data-show-status]").forEach(function (button) {
-    button.addEventListener("click", function () {
+    button.addEventListener("click", whenLoaded(function () {
       controls.status.value = button.getAttribute("data-show-status");
       filter();
       document.getElementById("findings").scrollIntoView();
-    });
+    }));
   });
-  if ("requestIdleCallback" in window) {
-    // A first search at 50,000 findings would otherwise spend a second or two reading every row first.
-    requestIdleCallback(indexWhenIdle);
+  if (loading) {
+    document.addEventListener("DOMContentLoaded", loaded);
+  } else {
+    loaded();
   }
   document.documentElement.setAttribute("data-ready", "1"); // tests wait on this: every handler is wired
 })();
