@@ -148,7 +148,7 @@ def load_report_data(store: Store, scan_id: int) -> ReportData:
 def _changes(store: Store, previous_id: int | None, scan_id: int) -> ScanChanges | None:
     if previous_id is None:
         return None
-    diff = diff_scans(store, previous_id, scan_id)
+    diff = diff_scans(store, previous_id, scan_id, findings=False)
     return ScanChanges(
         from_scan=previous_id,
         new_agents=diff.new_agents,
