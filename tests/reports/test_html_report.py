@@ -14,6 +14,7 @@ import pytest
 from agentiam.reports.charts import BAR_WIDTH, summary_charts
 from agentiam.reports.html_report import HtmlReporter, evidence_html
 from agentiam.reports.model import ReportData, ScanChanges, WorkloadRow
+from tests.reports.synthetic import HOSTILE_NAME, synthetic_report
 
 
 @dataclass
@@ -504,3 +505,14 @@ def test_a_chart_of_many_categories_keeps_the_largest_and_sums_the_rest_into_oth
     assert [row.label for row in chart.rows] == [f"cat-{c:02d}" for c in range(14, 3, -1)] + ["other"]
     assert chart.rows[-1].total == sum(c + 1 for c in range(4))
     assert chart.rows[0].segments[0].width == BAR_WIDTH  # the largest bar spans the chart
+
+
+def test_a_hostile_role_name_is_escaped_in_every_place_it_is_shown():
+    html = render(synthetic_report(300, hostile_every=7))
+    escaped = "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;&lt;script&gt;alert(2)&lt;/script&gt;"
+
+    assert HOSTILE_NAME not in html
+    assert "<img" not in html and "alert(2)</script>" not in html
+    # In row cells, agent chains, chart labels' tooltips and attributes alike.
+    assert html.count(escaped) > 100
+    assert parse(html).find("img") == []
