@@ -68,10 +68,11 @@ def default_scans(store: Store, from_id: int | None, to_id: int | None) -> tuple
     return from_id, to_id
 
 
-def diff_scans(store: Store, from_id: int, to_id: int) -> ScanDiff:
+def diff_scans(store: Store, from_id: int, to_id: int, *, findings: bool = True) -> ScanDiff:
+    """`findings=False` leaves the findings lists empty and skips reading them: a report has their lifecycle."""
     with store.read() as conn:
-        before = _Snapshot.read(conn, from_id)
-        after = _Snapshot.read(conn, to_id)
+        before = _Snapshot.read(conn, from_id, findings)
+        after = _Snapshot.read(conn, to_id, findings)
     new_findings, resolved_findings = _added_removed(before.open_findings, after.open_findings, "fingerprint")
     new_agents, removed_agents = _added_removed(before.agents, after.agents, "uid")
     new_identities, removed_identities = _added_removed(before.identities, after.identities, "uid")
@@ -100,11 +101,13 @@ class _Snapshot:
     open_findings: pd.DataFrame
 
     @classmethod
-    def read(cls, conn: Connection, scan_id: int) -> _Snapshot:
+    def read(cls, conn: Connection, scan_id: int, with_findings: bool = True) -> _Snapshot:
         identities = views.identities(conn, scan_id).rename(columns={"identity_kind": "kind"})
         workloads = views.workloads(conn, scan_id).rename(columns={"workload_kind": "kind"})
         entities = pd.concat([identities[[*_ENTITY_COLUMNS, "is_agent"]], workloads[[*_ENTITY_COLUMNS, "is_agent"]]])
-        findings = views.findings(conn, scan_id)
+        findings = (
+            views.findings(conn, scan_id) if with_findings else pd.DataFrame(columns=[*_FINDING_COLUMNS, "status"])
+        )
         return cls(
             identities=identities[_ENTITY_COLUMNS],
             agents=entities[entities["is_agent"].astype(bool)][_ENTITY_COLUMNS],

@@ -10,10 +10,20 @@ from datetime import UTC, date, datetime
 from agentiam import __version__
 from agentiam.errors import UsageError
 from agentiam.findings.suppressions import Suppression, apply_suppressions
+from agentiam.history import diff_scans
 from agentiam.inventory import views
 from agentiam.inventory.store import Store
 from agentiam.reports.access_review import review_rows
-from agentiam.reports.model import CollectorRunRow, FindingRow, IdentityRow, IssueRow, ReportData, ScanSummary
+from agentiam.reports.model import (
+    CollectorRunRow,
+    FindingRow,
+    IdentityRow,
+    IssueRow,
+    ReportData,
+    ScanChanges,
+    ScanSummary,
+    WorkloadRow,
+)
 from agentiam.reports.review_state import decisions_in_force, overdue_revocations, review_exceptions
 
 log = logging.getLogger(__name__)
@@ -45,6 +55,7 @@ def load_report_data(
         issues = views.issues(conn, scan_id)
         decisions = decisions_in_force(views.review_decisions(conn))
         grants = views.grants(conn, scan_id) if any(d["decision"] == "revoke" for d in decisions) else None
+        previous_id = views.previous_analyzed_scan_id(conn, scan_id)
 
     finding_rows = [
         FindingRow(
@@ -80,9 +91,24 @@ def load_report_data(
 
     workload_names = {w.uid: (w.name, w.workload_kind) for w in workloads.itertuples()}
     runs_as: dict[str, list[dict[str, str]]] = defaultdict(list)
+    identities_of: dict[str, list[dict[str, str]]] = defaultdict(list)
     for b in bindings.itertuples():
         name, kind = workload_names.get(b.workload_uid, (b.workload_uid, "unknown"))
         runs_as[b.identity_uid].append({"uid": b.workload_uid, "name": name, "kind": kind, "mechanism": b.mechanism})
+        identities_of[b.workload_uid].append({"identity_uid": b.identity_uid, "mechanism": b.mechanism})
+    workload_rows = [
+        WorkloadRow(
+            uid=w.uid,
+            name=w.name,
+            provider=w.provider,
+            workload_kind=w.workload_kind,
+            scope=w.scope,
+            is_agent=bool(w.is_agent),
+            agent_evidence=list(w.agent_evidence or []),
+            runs_as=identities_of.get(w.uid, []),
+        )
+        for w in workloads.itertuples()
+    ]
 
     identity_rows = [
         IdentityRow(
@@ -132,6 +158,24 @@ def load_report_data(
         identities=identity_rows,
         issues=issue_rows + expired,
         overdue_revocations=overdue_revocations(decisions, scan_id, grants, identities) if grants is not None else [],
+        workloads=workload_rows,
+        changes=_changes(store, previous_id, scan_id),
     )
     data.access_review = lambda: review_rows(store, data)
     return data
+
+
+def _changes(store: Store, previous_id: int | None, scan_id: int) -> ScanChanges | None:
+    if previous_id is None:
+        return None
+    diff = diff_scans(store, previous_id, scan_id, findings=False)
+    return ScanChanges(
+        from_scan=previous_id,
+        new_agents=diff.new_agents,
+        removed_agents=diff.removed_agents,
+        new_identities=diff.new_identities,
+        removed_identities=diff.removed_identities,
+        granted=diff.granted,
+        revoked=diff.revoked,
+        changed_grants=diff.changed_grants,
+    )

@@ -79,6 +79,35 @@ class IdentityRow:
 
 
 @dataclass(frozen=True)
+class WorkloadRow:
+    uid: str
+    name: str
+    provider: str
+    workload_kind: str  # lambda_function, bedrock_agent, pod, ...
+    scope: str
+    is_agent: bool
+    agent_evidence: list[dict[str, str]]
+    runs_as: list[dict[str, str]]  # the identities it runs as: identity_uid, mechanism
+
+
+@dataclass(frozen=True)
+class ScanChanges:
+    """What changed in the inventory since the previous analysed scan (history.diff_scans), one record per item.
+
+    Findings are not repeated here: each finding's own lifecycle status says whether it is new, reopened or resolved.
+    """
+
+    from_scan: int
+    new_agents: list[dict[str, Any]] = field(default_factory=list)  # uid, name, kind, scope
+    removed_agents: list[dict[str, Any]] = field(default_factory=list)
+    new_identities: list[dict[str, Any]] = field(default_factory=list)
+    removed_identities: list[dict[str, Any]] = field(default_factory=list)
+    granted: list[dict[str, Any]] = field(default_factory=list)  # identity_uid, policy_ref, grant_kind, policy_name
+    revoked: list[dict[str, Any]] = field(default_factory=list)
+    changed_grants: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class IssueRow:
     source: str
     problem: str
@@ -116,6 +145,9 @@ class ReportData:
     # The access-review rows (one dict per identity x grant, keyed by the review CSV's columns), computed on demand:
     # they read grants and policy documents, which no other report needs. None for data not read from a store.
     access_review: Callable[[], list[dict[str, str]]] | None = None
+    workloads: list[WorkloadRow] = field(default_factory=list)
+    # None when this is the first analysed scan, or when the data was not read from a store.
+    changes: ScanChanges | None = None
 
     @property
     def open_findings(self) -> list[FindingRow]:
