@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from agentiam import __version__
 from agentiam.collectors.base import CollectContext, Scope
 from agentiam.config import Settings
@@ -56,19 +58,41 @@ def read_offline(path: Path, plugins: Plugins) -> OfflineInput:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputFormatError(str(path), f"cannot be read as UTF-8 text ({exc})") from None
     expected = "; ".join(sorted(c.offline_format for c in plugins.collectors.values() if c.offline_format))
+    not_json = ""
     try:
-        document = json.loads(text)
+        document: Any = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputFormatError(
-            str(path), f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); expected one of: {expected}"
-        ) from None
+        not_json = f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        if text.lstrip().startswith(("{", "[")):
+            raise InputFormatError(str(path), f"{not_json}; expected one of: {expected}") from None
+        document = _read_yaml(path, text, expected)
     for collector in plugins.collectors.values():
         if collector.detect(document):
             return OfflineInput(path, document, collector)
+    if isinstance(document, YamlStream):
+        kinds = sorted({str(d.get("kind")) for d in document if isinstance(d, dict)})[:8]
+        problem = f"{not_json}, and as YAML of an unknown shape ({len(document)} document(s), kinds {kinds})"
+        raise InputFormatError(str(path), f"{problem}; expected one of: {expected}")
     shape = (
         f"top-level keys {sorted(document)[:8]}" if isinstance(document, dict) else f"a JSON {type(document).__name__}"
     )
     raise InputFormatError(str(path), f"JSON of an unknown shape ({shape}); expected one of: {expected}")
+
+
+class YamlStream(list[Any]):
+    """The documents of a (multi-document) YAML file, in order; kubectl-style manifests come this way."""
+
+
+def _read_yaml(path: Path, text: str, expected: str) -> YamlStream:
+    try:
+        return YamlStream(d for d in yaml.safe_load_all(text) if d is not None)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        reason = getattr(exc, "problem", None) or type(exc).__name__
+        raise InputFormatError(
+            str(path), f"neither JSON nor valid YAML ({where}{reason}); expected one of: {expected}"
+        ) from None
 
 
 def _collect_offline(store: Store, scan_id: int, item: OfflineInput, settings: Settings) -> str | None:
