@@ -87,17 +87,22 @@ def _problem(obj: Any) -> str | None:
     if meta.get("namespace") is not None and not isinstance(meta["namespace"], str):
         return "metadata.namespace is not a string"
     kind = obj.get("kind")
-    if kind in ("Pod", *TEMPLATE_PATHS):
-        template = _pod_template(obj)
-        if not isinstance(template, dict) or not isinstance(template.get("spec"), dict):
-            return "has no pod spec"
-        containers = template["spec"].get("containers")
-        if not isinstance(containers, list) or not all(isinstance(c, dict) for c in containers):
-            return "spec.containers is not a list of objects"
+    if kind == "Pod":
+        return _pod_spec_problem(obj)
     if kind in ("RoleBinding", "ClusterRoleBinding") and not isinstance(obj.get("subjects") or [], list):
         return "subjects is not a list"
     if kind in ("RoleBinding", "ClusterRoleBinding") and not isinstance(obj.get("roleRef"), dict):
         return "roleRef is missing"
+    return None
+
+
+def _pod_spec_problem(obj: RawObject) -> str | None:
+    template = _pod_template(obj)
+    if not isinstance(template, dict) or not isinstance(template.get("spec"), dict):
+        return "has no pod spec"
+    containers = template["spec"].get("containers")
+    if not isinstance(containers, list) or not all(isinstance(c, dict) for c in containers):
+        return "spec.containers is not a list of objects"
     return None
 
 
@@ -227,8 +232,8 @@ def _usable_objects(state: _Cluster) -> dict[str, list[RawObject]]:
         for position, obj in enumerate(objects):
             problem = _problem(obj)
             if problem is not None:
-                where = describe(obj) if isinstance(obj, dict) and isinstance(obj.get("metadata"), dict) else None
-                source = f"{state.snapshot.source}: {where or f'{key} #{position}'}"
+                named = isinstance(obj, dict) and isinstance(obj.get("metadata"), dict) and obj["metadata"].get("name")
+                source = f"{state.snapshot.source}: {describe(obj) if named else f'{key} #{position}'}"
                 state.records.append(IssueRecord(subject_uid=None, source=source, problem=f"skipped: {problem}"))
                 continue
             usable[key].append(obj)
@@ -465,8 +470,14 @@ def transform_snapshot(snapshot: KubernetesSnapshot, settings: KubernetesSetting
         workloads.extend(_workload(state, pod, "pod", crs, pods_by_account))
     for kind in TEMPLATE_PATHS:
         for controller in objects.get(kind, []):
-            if id(controller) not in covered:
-                workloads.extend(_workload(state, controller, kind.lower(), crs, pods_by_account))
+            if id(controller) in covered:
+                continue
+            # A controller seen only as a pod's owner may come without its template; on its own it needs one.
+            problem = _pod_spec_problem(controller)
+            if problem is not None:
+                state.report(controller, f"skipped: {problem}")
+                continue
+            workloads.extend(_workload(state, controller, kind.lower(), crs, pods_by_account))
     for cr in crs:
         workloads.extend(_custom_resource(state, cr, workloads))
     accounts: list[AnyRecord] = []
