@@ -322,6 +322,13 @@ def _workload(
     labels = _labels(template.get("metadata") or {})
     chain = owner_chain(state, obj)
     evidence = _agent_evidence(state, labels, namespace, chain, crs)
+    if not evidence and kind != "pod":
+        # A controller labelled as an agent (manifests often label only the CronJob or Deployment) counts too.
+        evidence = [
+            Evidence(reason="agent-label-selector", detail=f"{selector.text} (on the {obj.get('kind')})")
+            for selector in state.selectors
+            if selector.matches(_labels(_meta(obj)))
+        ]
     if kind == "pod" and state.snapshot.pods_preselected and not evidence:
         evidence = [Evidence(reason="agent-label-selector", detail="selected by the live listing")]
     account_name = str(spec.get("serviceAccountName") or spec.get("serviceAccount") or "default")
