@@ -19,6 +19,7 @@ from agentiam.findings.policy.kubernetes import CLUSTER, RbacRule, RbacRuleError
 from agentiam.inventory.records import AnyRecord, GrantRecord, IdentityRecord, IssueRecord, PolicyRecord
 
 Report = Callable[[RawObject, str], None]  # an object and what is wrong with it
+BOOTSTRAP_LABEL = "kubernetes.io/bootstrapping"
 
 
 @dataclass
@@ -167,6 +168,9 @@ def transform_rbac(
                 report(binding, f"skipped: {exc}")
                 continue
             policy = policies.setdefault(role.policy.hash, role.policy)
+            # Kubernetes' own bootstrap bindings (controllers, nodes, system:masters) are the platform's, like AWS's
+            # service-linked roles: inventoried, not audited.
+            platform_default = (_meta(binding).get("labels") or {}).get(BOOTSTRAP_LABEL) == "rbac-defaults"
             for position, raw in enumerate(binding.get("subjects") or []):
                 try:
                     subject = _subject(raw, namespace)
@@ -208,6 +212,7 @@ def transform_rbac(
                             "role_source": role.source,
                             "subject_missing": subject_missing,
                             "listing_complete": listing_complete,
+                            "platform_default": platform_default,
                         },
                     )
                 )

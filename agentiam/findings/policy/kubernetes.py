@@ -34,7 +34,9 @@ class RbacRuleError(ValueError):
 
 
 def _strings(rule: dict[str, Any], key: str) -> frozenset[str]:
-    value = rule.get(key) or []
+    value = rule.get(key)
+    if value is None:
+        return frozenset()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise RbacRuleError(f"{key} is not a list of strings")
     return frozenset(value)
@@ -230,6 +232,13 @@ class RbacView:
         self.by_subject[grant.subject_uid].append(grant)
         if grant.subject.kind == "Group":
             self.group_uids[(cluster, grant.subject.name)] = grant.subject_uid
+
+    def audited(self) -> Iterator[tuple[str, list[RoleGrant]]]:
+        """Each subject's grants, without the platform's own bootstrap bindings (which Kubernetes keeps as they are)."""
+        for uid, grants in self.by_subject.items():
+            kept = [g for g in grants if not g.attributes.get("platform_default")]
+            if kept:
+                yield uid, kept
 
     def effective(self, service_account_uid: str, cluster: str, namespace: str) -> list[RoleGrant]:
         """A service account's own grants and those of the groups it is in."""

@@ -62,7 +62,7 @@ def graded(base: str, scope: str, name_restricted: bool) -> tuple[str, list[str]
 
 
 def capability_hits(ctx: AnalysisContext, permission: DangerousPermission) -> Iterator[Hit]:
-    for uid, grants in ctx.kubernetes_rbac.by_subject.items():
+    for uid, grants in ctx.kubernetes_rbac.audited():
         cluster_wide: CapabilityMatch | None = None
         for scope in scopes_of(grants):
             match = capability(permission, grants, scope)
@@ -130,7 +130,7 @@ globals().update({f"rule_{p.key.replace('-', '_')}": _capability_rule(p) for p i
     references=(GOOD_PRACTICES, RBAC_DOCS, NHI5, "CIS Kubernetes Benchmark 5.1.1"),
 )
 def wildcard_admin(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit]:
-    for uid, grants in ctx.kubernetes_rbac.by_subject.items():
+    for uid, grants in ctx.kubernetes_rbac.audited():
         scopes = scopes_of(grants)
         for scope in scopes:
             found = everything_grants(g for g in grants if g.scope == scope)
@@ -173,7 +173,7 @@ def wildcard_admin(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit
 )
 def dangling_binding(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit]:
     for grant in ctx.kubernetes_rbac.grants:
-        if not grant.attributes.get("listing_complete"):
+        if not grant.attributes.get("listing_complete") or grant.attributes.get("platform_default"):
             continue
         missing = [
             what
