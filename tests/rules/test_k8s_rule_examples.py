@@ -58,8 +58,13 @@ def scan_manifests(
     return load_report_data(store, outcome.scan_id)
 
 
-def _hits(report: ReportData, rule_id: str, subject: str) -> list[Any]:
-    return [f for f in report.findings if f.rule_id == rule_id and f.subject_uid.endswith(f":{subject}")]
+def _example_hits(
+    rule_id: str, expectation: dict[str, Any], manifests: list[Any], settings: Settings, plugins: Plugins, folder: Path
+) -> tuple[list[Any], ReportData]:
+    """The example's findings of `rule_id` about its subject, and the whole report (for messages)."""
+    report = scan_manifests(manifests, settings, plugins, folder, expectation.get("as_list", False))
+    subject = expectation["subject"]
+    return [f for f in report.findings if f.rule_id == rule_id and f.subject_uid.endswith(f":{subject}")], report
 
 
 def test_every_kubernetes_rule_has_passing_and_failing_examples(plugins: Plugins) -> None:
@@ -79,8 +84,7 @@ def test_failing_example_is_reported(
     plugins: Plugins,
     tmp_path: Path,
 ) -> None:
-    report = scan_manifests(manifests, settings, plugins, tmp_path, expectation.get("as_list", False))
-    hits = _hits(report, rule_id, expectation["subject"])
+    hits, report = _example_hits(rule_id, expectation, manifests, settings, plugins, tmp_path)
     assert hits, (
         f"{expectation['description']}: expected {rule_id}; got {[(f.rule_id, f.subject_uid) for f in report.findings]}"
     )
@@ -102,6 +106,5 @@ def test_passing_example_is_not_reported(
     plugins: Plugins,
     tmp_path: Path,
 ) -> None:
-    report = scan_manifests(manifests, settings, plugins, tmp_path, expectation.get("as_list", False))
-    hits = _hits(report, rule_id, expectation["subject"])
+    hits, _ = _example_hits(rule_id, expectation, manifests, settings, plugins, tmp_path)
     assert not hits, f"{expectation['description']}: unexpected {[h.message for h in hits]}"
