@@ -1,6 +1,7 @@
 """Every Kubernetes rule has passing and failing examples (tests/rules/examples/K8S-*/{pass,fail}/*.yaml), the
-Checkov way: Kubernetes manifests, imported through the real pipeline offline (YAML detection, the transform, the
-store, the RBAC engine and the rules).
+Checkov way; provider-neutral rules (SECRET-001) may add Kubernetes examples beside their JSON ones. Examples are
+manifests, imported through the real pipeline offline (YAML detection, the transform, the store, the RBAC engine and
+the rules).
 
 The first YAML document of an example is its expectation; the others are the manifests:
 
@@ -35,7 +36,7 @@ EXAMPLES = Path(__file__).parent / "examples"
 
 def _examples(outcome: str) -> list[Any]:
     found = []
-    for path in sorted(EXAMPLES.glob(f"K8S-*/{outcome}/*.yaml")):
+    for path in sorted(EXAMPLES.glob(f"*/{outcome}/*.yaml")):
         expectation, *manifests = yaml.safe_load_all(path.read_text())
         rule_id = path.parent.parent.name
         found.append(pytest.param(rule_id, expectation, manifests, id=f"{rule_id}-{path.stem}"))
