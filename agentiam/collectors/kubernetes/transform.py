@@ -60,6 +60,7 @@ TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
 NAMESPACED_KINDS = {"Pod", "ServiceAccount", "Role", "RoleBinding", *TEMPLATE_PATHS}
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 READERS_SHOWN = 25
+LISTING_KINDS = ("ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
 MAX_OWNER_DEPTH = 10  # owner references can form a cycle in a hand-written export
 
 
@@ -487,13 +488,23 @@ def _selectors(state: _Cluster) -> list[Selector]:
     return selectors
 
 
-def transform_snapshot(snapshot: KubernetesSnapshot, settings: KubernetesSettings) -> list[AnyRecord]:
+def transform_snapshot(
+    snapshot: KubernetesSnapshot, settings: KubernetesSettings, *, complete_listing: bool = True
+) -> list[AnyRecord]:
+    """Records for one cluster. `complete_listing`: the snapshot holds every service account and role of the cluster
+    (a live read, a kubectl List), so a binding to one it lacks is a binding to something missing; manifests are not.
+    """
     state = _Cluster(snapshot, settings)
     state.records.extend(snapshot.issues)
+    # What could not be read is not clean: an error, so the run is partial and nothing it would show is resolved.
+    state.records.extend(
+        IssueRecord(subject_uid=None, source=f"{snapshot.source}: {kind}", problem=f"not evaluated: {reason}")
+        for kind, reason in sorted(snapshot.not_evaluated.items())
+    )
     state.selectors = _selectors(state)
     objects = _usable_objects(state)
     state.service_accounts = {(_ns(o), _name(o)): o for o in objects.get("ServiceAccount", [])}
-    listing_complete = not any(k in snapshot.not_evaluated for k in ("ServiceAccount", "Role", "ClusterRole"))
+    listing_complete = complete_listing and not any(k in snapshot.not_evaluated for k in LISTING_KINDS)
     rbac = transform_rbac(snapshot.cluster, objects, set(state.service_accounts), listing_complete, state.report)
     state.grants = rbac.grants
     crs = [o for key in settings.agent_crds for o in objects.get(key, [])]
