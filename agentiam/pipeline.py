@@ -33,6 +33,7 @@ class ScanRequest:
     offline: list[Path] = field(default_factory=list)
     aws_session_factory: Callable[[], Any] | None = None
     aws_organization: bool = False
+    kubernetes_client_factory: Callable[[str | None], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -151,11 +152,14 @@ def collect(store: Store, settings: Settings, request: ScanRequest, plugins: Plu
     """Collect everything the request names into a new scan. Bad offline files are refused before anything starts."""
     inputs = [read_offline(path, plugins) for path in request.offline]
     live_ctx = CollectContext(
-        settings=settings, aws_session_factory=request.aws_session_factory, aws_organization=request.aws_organization
+        settings=settings,
+        aws_session_factory=request.aws_session_factory,
+        aws_organization=request.aws_organization,
+        kubernetes_client_factory=request.kubernetes_client_factory,
     )
     live = [c for c in plugins.collectors.values() if c.live_requested(live_ctx)]
     if not inputs and not live:
-        raise UsageError("nothing to scan: give --aws for a live AWS account, or --offline FILE")
+        raise UsageError("nothing to scan: give --aws for a live AWS account, --k8s for a cluster, or --offline FILE")
     scan_id = store.begin_scan(__version__, settings.model_dump(mode="json"))
     failures = []
     for item in inputs:
