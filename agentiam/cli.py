@@ -183,7 +183,10 @@ _COLLECTION_OPTIONS = (
     ),
     click.option("--k8s", is_flag=True, help="Collect the Kubernetes cluster of the kubeconfig's current context."),
     click.option(
-        "--kube-context", multiple=True, metavar="NAME", help="A kubeconfig context to scan (repeatable; implies --k8s)."
+        "--kube-context",
+        multiple=True,
+        metavar="NAME",
+        help="A kubeconfig context to scan (repeatable; implies --k8s).",
     ),
     click.option(
         "--kubeconfig",

@@ -58,7 +58,7 @@ def _label(subjects: dict[str, dict[str, Any]], uid: str) -> str:
 
 
 def _chain(subjects: dict[str, dict[str, Any]], start: str, hops: list[tuple[str, str]], upstream: bool) -> str:
-    """"k8s_pod agents/a (k8s_sa) -> k8s_service_account agents/sa (irsa) -> aws_role r", always workload first."""
+    """ "k8s_pod agents/a (k8s_sa) -> k8s_service_account agents/sa (irsa) -> aws_role r", always workload first."""
     nodes = [start, *(uid for uid, _ in hops)]
     mechanisms = [mechanism for _, mechanism in hops]
     if upstream:

@@ -39,7 +39,11 @@ def pod(
 
 
 def service_account(name: str, namespace: str = "default", annotations: dict[str, str] | None = None) -> Manifest:
-    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(name, namespace, annotations=annotations or {})}
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": meta(name, namespace, annotations=annotations or {}),
+    }
 
 
 def controller(
@@ -52,7 +56,12 @@ def controller(
 
 
 def cluster_role(name: str, rules: list[dict[str, Any]]) -> Manifest:
-    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": meta(name, None), "rules": rules}
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": meta(name, None),
+        "rules": rules,
+    }
 
 
 def cluster_role_binding(name: str, role: str, account: str, namespace: str = "default") -> Manifest:
@@ -66,7 +75,12 @@ def cluster_role_binding(name: str, role: str, account: str, namespace: str = "d
 
 
 def role(name: str, namespace: str, rules: list[dict[str, Any]]) -> Manifest:
-    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta(name, namespace), "rules": rules}
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": meta(name, namespace),
+        "rules": rules,
+    }
 
 
 def role_binding(name: str, namespace: str, role_name: str, account: str) -> Manifest:

@@ -1,4 +1,4 @@
-"""Reading live clusters: the official kubernetes client, through a generated kubeconfig, against the fake API server."""
+"""Reading live clusters: the official kubernetes client, through a generated kubeconfig, against the fake server."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from agentiam.inventory.store import Store
 from agentiam.pipeline import ScanRequest, collect
 from agentiam.plugins import Plugins
 from tests.collectors import kube_manifests as k
-from tests.fakes.kube_apiserver import FakeKubeApiServer, KubeContext, Kubeconfig
+from tests.fakes.kube_apiserver import FakeKubeApiServer, Kubeconfig, KubeContext
 
 StartServer = Callable[..., FakeKubeApiServer]
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
@@ -44,9 +44,7 @@ def _names(snapshot: KubernetesSnapshot, kind: str) -> set[str]:
     return {o["metadata"]["name"] for o in snapshot.objects.get(kind, [])}
 
 
-def test_agent_pods_are_selected_on_the_server_and_only_they_travel(
-    tmp_path: Path, kube_server: StartServer
-) -> None:
+def test_agent_pods_are_selected_on_the_server_and_only_they_travel(tmp_path: Path, kube_server: StartServer) -> None:
     server = kube_server()
     server.load(*k.small_cluster())
     snapshot, ctx = _read(_one_cluster(tmp_path, server))
@@ -106,18 +104,30 @@ def test_agent_custom_resources_are_discovered_and_the_pods_they_own_are_read(
 ) -> None:
     server = kube_server()
     server.load(k.crd("kagent.dev", "Agent", "agents"))
-    agent = {"apiVersion": "kagent.dev/v1alpha1", "kind": "Agent", "metadata": k.meta("helper", "kagent", uid="agent-1")}
+    agent = {
+        "apiVersion": "kagent.dev/v1alpha1",
+        "kind": "Agent",
+        "metadata": k.meta("helper", "kagent", uid="agent-1"),
+    }
     server.load(agent)
     deployment = k.controller(
         "Deployment", "apps/v1", "helper", "kagent", k.owner("Agent", "kagent.dev/v1alpha1", "helper", "agent-1")
     )
     replica_set = k.controller(
-        "ReplicaSet", "apps/v1", "helper-5d8", "kagent", k.owner("Deployment", "apps/v1", "helper", "deployment-kagent-helper")
+        "ReplicaSet",
+        "apps/v1",
+        "helper-5d8",
+        "kagent",
+        k.owner("Deployment", "apps/v1", "helper", "deployment-kagent-helper"),
     )
     server.load(
         deployment,
         replica_set,
-        k.pod("helper-5d8-x", "kagent", owned_by=k.owner("ReplicaSet", "apps/v1", "helper-5d8", "replicaset-kagent-helper-5d8")),
+        k.pod(
+            "helper-5d8-x",
+            "kagent",
+            owned_by=k.owner("ReplicaSet", "apps/v1", "helper-5d8", "replicaset-kagent-helper-5d8"),
+        ),
         k.pod("controller-0", "kagent", labels={"app": "kagent-controller"}),
     )
     snapshot, _ = _read(_one_cluster(tmp_path, server))
@@ -136,7 +146,12 @@ def test_pods_selected_by_an_agent_resources_selector_are_read(tmp_path: Path, k
     server.load(k.crd("agents.x-k8s.io", "Agent", "agents", "v1"))
     selected = {"matchLabels": {"agent": "triage"}}
     server.load(
-        {"apiVersion": "agents.x-k8s.io/v1", "kind": "Agent", "metadata": k.meta("triage", "ops"), "spec": {"selector": selected}},
+        {
+            "apiVersion": "agents.x-k8s.io/v1",
+            "kind": "Agent",
+            "metadata": k.meta("triage", "ops"),
+            "spec": {"selector": selected},
+        },
         k.pod("triage-0", "ops", labels={"agent": "triage"}),
         k.pod("other-0", "ops", labels={"agent": "billing"}),
     )
@@ -148,12 +163,24 @@ def test_pods_selected_by_an_agent_resources_selector_are_read(tmp_path: Path, k
 def test_an_agent_pods_owner_chain_is_fetched_job_then_cronjob(tmp_path: Path, kube_server: StartServer) -> None:
     server = kube_server()
     cron_job = k.controller("CronJob", "batch/v1", "nightly", "agents")
-    job = k.controller("Job", "batch/v1", "nightly-29", "agents", k.owner("CronJob", "batch/v1", "nightly", "cronjob-agents-nightly"))
+    job = k.controller(
+        "Job", "batch/v1", "nightly-29", "agents", k.owner("CronJob", "batch/v1", "nightly", "cronjob-agents-nightly")
+    )
     server.load(
         cron_job,
         job,
-        k.pod("nightly-29-a", "agents", labels={"app": "ai-agent"}, owned_by=k.owner("Job", "batch/v1", "nightly-29", "job-agents-nightly-29")),
-        k.pod("nightly-29-b", "agents", labels={"app": "ai-agent"}, owned_by=k.owner("Job", "batch/v1", "nightly-29", "job-agents-nightly-29")),
+        k.pod(
+            "nightly-29-a",
+            "agents",
+            labels={"app": "ai-agent"},
+            owned_by=k.owner("Job", "batch/v1", "nightly-29", "job-agents-nightly-29"),
+        ),
+        k.pod(
+            "nightly-29-b",
+            "agents",
+            labels={"app": "ai-agent"},
+            owned_by=k.owner("Job", "batch/v1", "nightly-29", "job-agents-nightly-29"),
+        ),
     )
     snapshot, _ = _read(_one_cluster(tmp_path, server))
 
@@ -273,7 +300,9 @@ def test_several_contexts_in_one_scan_and_a_failing_one_costs_only_itself(
     kubeconfig = Kubeconfig([KubeContext("prod", healthy, "prod"), KubeContext("staging", broken, "staging")])
     settings = _settings(tmp_path, kubeconfig, contexts=["prod", "staging"])
     store = Store.open(settings.db)
-    outcome = collect(store, settings, ScanRequest(kubernetes_client_factory=client_factory(settings.kubernetes)), plugins)
+    outcome = collect(
+        store, settings, ScanRequest(kubernetes_client_factory=client_factory(settings.kubernetes)), plugins
+    )
 
     assert outcome.status == "partial"
     (failure,) = outcome.failures
@@ -305,7 +334,9 @@ def test_in_cluster_configuration_uses_the_pods_token_and_ca(
     assert snapshot.source == "in-cluster" and _names(snapshot, "Pod") == {"agent-0"}
 
 
-def test_in_cluster_without_the_service_environment_fails_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_in_cluster_without_the_service_environment_fails_clearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     settings = load_settings(None, {"kubernetes": {"in_cluster": True}}, environ={})
     ctx = CollectContext(settings=settings, kubernetes_client_factory=client_factory(settings.kubernetes, tmp_path))

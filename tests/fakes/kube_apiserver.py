@@ -21,7 +21,6 @@ import ipaddress
 import json
 import re
 import secrets
-import socket
 import ssl
 import tempfile
 import threading
@@ -230,16 +229,12 @@ def generate_certificates() -> Certificates:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
             critical=False,
         )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     return Certificates(
@@ -319,7 +314,7 @@ class FakeKubeApiServer:
             if manifest.get("kind") == "List":
                 self.load(*manifest.get("items", []))
                 continue
-            group, _, version = str(manifest["apiVersion"]).rpartition("/")
+            group, _, _version = str(manifest["apiVersion"]).rpartition("/")
             resource = self.resources.get((group, manifest["kind"]))
             if resource is None:
                 raise KeyError(f"no resource serves {manifest['apiVersion']} {manifest['kind']}: load its CRD first")
@@ -354,7 +349,13 @@ class FakeKubeApiServer:
     # -- faults ----------------------------------------------------------------------------------------------
 
     def fail(
-        self, path: str, status: int, *, times: int | None = 1, retry_after: int | None = None, with_continue: bool = False
+        self,
+        path: str,
+        status: int,
+        *,
+        times: int | None = 1,
+        retry_after: int | None = None,
+        with_continue: bool = False,
     ) -> None:
         """Answer requests to `path` with `status`, `times` times (None: always)."""
         with self._lock:
@@ -541,9 +542,7 @@ class FakeKubeApiServer:
         matching = [
             obj
             for (ns, _), obj in sorted(stored.items())
-            if (namespace is None or ns == namespace)
-            and labels(obj["metadata"].get("labels") or {})
-            and fields(obj)
+            if (namespace is None or ns == namespace) and labels(obj["metadata"].get("labels") or {}) and fields(obj)
         ]
         limit = int(query["limit"]) if query.get("limit", "0").isdigit() and int(query["limit"]) > 0 else None
         page = matching[offset : offset + limit] if limit else matching[offset:]
@@ -618,7 +617,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         try:
             self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+        except (TimeoutError, BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _respond
@@ -669,4 +668,3 @@ class Kubeconfig:
     def write(self, path: Path) -> Path:
         path.write_text(self.render())
         return path
-

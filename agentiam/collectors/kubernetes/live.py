@@ -34,7 +34,7 @@ from urllib.parse import quote
 
 from agentiam.collectors.base import CallStats, CollectContext, Scope
 from agentiam.collectors.kubernetes.selectors import label_selector_matcher
-from agentiam.collectors.kubernetes.snapshot import KubernetesSnapshot, RawObject, object_key
+from agentiam.collectors.kubernetes.snapshot import KubernetesSnapshot, RawObject
 from agentiam.config import KubernetesSettings
 from agentiam.errors import CollectorError, UsageError
 from agentiam.inventory.records import IssueRecord
@@ -413,7 +413,9 @@ class _ClusterReader:
             for resource in resources:
                 if resource.get("kind") in kinds and "/" not in str(resource.get("name")):
                     key = f"{group}/{resource['kind']}"
-                    found.append(_CustomResource(key, f"/apis/{version}/{resource['name']}", bool(resource["namespaced"])))
+                    found.append(
+                        _CustomResource(key, f"/apis/{version}/{resource['name']}", bool(resource["namespaced"]))
+                    )
         for resource in found:
             plural, group = resource.path.rpartition("/")[2], resource.key.rpartition("/")[0]
             for obj in self._listing(resource.key, f"{plural} in the {group} API group", resource.path, []):
@@ -428,7 +430,9 @@ class _ClusterReader:
                 pods[_uid(pod)] = pod
         return pods
 
-    def _pods_of_custom_resources(self, custom: list[_CustomResource], known: dict[str, RawObject]) -> dict[str, RawObject]:
+    def _pods_of_custom_resources(
+        self, custom: list[_CustomResource], known: dict[str, RawObject]
+    ) -> dict[str, RawObject]:
         """Pods owned (through any controller chain) or selected by an agent custom resource, namespace by namespace."""
         resources = [obj for c in custom for obj in self.snapshot.objects.get(c.key, [])]
         by_namespace: dict[str, list[RawObject]] = {}
