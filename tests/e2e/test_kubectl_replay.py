@@ -14,7 +14,7 @@ from agentiam.inventory import views
 from agentiam.inventory.store import Store
 from tests.collectors import kube_manifests as k
 from tests.conftest import Cli
-from tests.fakes.kube_apiserver import FakeKubeApiServer, KubeContext, Kubeconfig
+from tests.fakes.kube_apiserver import FakeKubeApiServer, Kubeconfig, KubeContext
 
 KUBECTL = shutil.which("kubectl")
 RESOURCES = "pods,serviceaccounts,roles,rolebindings,clusterroles,clusterrolebindings"
@@ -51,8 +51,18 @@ def test_a_kubectl_dump_replayed_offline_matches_the_live_scan(tmp_path: Path, k
     kubeconfig = Kubeconfig([KubeContext("prod", server, CLUSTER)]).write(tmp_path / "kubeconfig")
 
     dump = subprocess.run(
-        [str(KUBECTL), "--kubeconfig", str(kubeconfig), "--cache-dir", str(tmp_path / "kube-cache")]
-        + ["get", RESOURCES, "-A", "-o", "json"],
+        [
+            str(KUBECTL),
+            "--kubeconfig",
+            str(kubeconfig),
+            "--cache-dir",
+            str(tmp_path / "kube-cache"),
+            "get",
+            RESOURCES,
+            "-A",
+            "-o",
+            "json",
+        ],
         capture_output=True,
         text=True,
         timeout=60,
