@@ -50,19 +50,9 @@ def test_a_kubectl_dump_replayed_offline_matches_the_live_scan(tmp_path: Path, k
     server.load(*_cluster())
     kubeconfig = Kubeconfig([KubeContext("prod", server, CLUSTER)]).write(tmp_path / "kubeconfig")
 
+    kubectl = [str(KUBECTL), "--kubeconfig", str(kubeconfig), "--cache-dir", str(tmp_path / "kube-cache")]
     dump = subprocess.run(
-        [
-            str(KUBECTL),
-            "--kubeconfig",
-            str(kubeconfig),
-            "--cache-dir",
-            str(tmp_path / "kube-cache"),
-            "get",
-            RESOURCES,
-            "-A",
-            "-o",
-            "json",
-        ],
+        [*kubectl, "get", RESOURCES, "-A", "-o", "json"],
         capture_output=True,
         text=True,
         timeout=60,
