@@ -38,6 +38,7 @@ class ScanRequest:
     offline: list[Path] = field(default_factory=list)
     aws_session_factory: Callable[[], Any] | None = None
     aws_organization: bool = False
+    kubernetes_client_factory: Callable[[str | None], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -175,11 +176,14 @@ def collect(
     """Collect everything the request names into a new scan. Bad offline files are refused before anything starts."""
     inputs = [read_offline(path, plugins) for path in request.offline]
     live_ctx = CollectContext(
-        settings=settings, aws_session_factory=request.aws_session_factory, aws_organization=request.aws_organization
+        settings=settings,
+        aws_session_factory=request.aws_session_factory,
+        aws_organization=request.aws_organization,
+        kubernetes_client_factory=request.kubernetes_client_factory,
     )
     live = [c for c in plugins.collectors.values() if c.live_requested(live_ctx)]
     if not inputs and not live:
-        raise UsageError("nothing to scan: give --aws for a live AWS account, or --offline FILE")
+        raise UsageError("nothing to scan: give --aws for a live AWS account, --k8s for a cluster, or --offline FILE")
     scan_id = store.begin_scan(__version__, settings.model_dump(mode="json"))
     failures = []
     for item in inputs:
@@ -194,24 +198,73 @@ def collect(
     return CollectOutcome(scan_id, status, failures)
 
 
-def link_agents(store: Store, scan_id: int) -> None:
-    """An identity that an agent workload runs as is an agent's identity, whichever collector found each side.
+AGENT_EVIDENCE_SHOWN = 10  # per identity: 200 replicas of one agent need not be listed 200 times
 
-    The workload (a function tagged as an agent, a Bedrock agent) and its role usually come from different
-    collectors, so this can only be settled once the whole scan is collected.
+
+def link_agents(store: Store, scan_id: int) -> None:
+    """Settle links across collectors, then carry agent status along them, once the whole scan is collected.
+
+    1. Aliases: a binding may name an identity or workload by a uid its collector could only guess (an Azure
+       identity by client id, a service account by its cluster's OIDC issuer); the record that answers to it lists
+       the alias in `attributes["aliases"]`, and the binding is pointed at its canonical uid.
+    2. Agents: an identity that an agent workload runs as is an agent's identity, transitively: pod -> service
+       account -> IRSA role. The evidence names the chain.
     """
     with store.read() as conn:
+        identities = views.identities(conn, scan_id)
         workloads = views.workloads(conn, scan_id)
+    aliases = _alias_map([identities, workloads])
+    if aliases:
+        store.resolve_binding_aliases(scan_id, aliases)
+    with store.read() as conn:
         bindings = views.bindings(conn, scan_id)
-    agents = {w.uid: w for w in workloads.itertuples() if w.is_agent}
-    evidence: dict[str, list[dict[str, str]]] = {}
-    for binding in bindings.itertuples():
-        workload = agents.get(binding.workload_uid)
-        if workload is not None:
-            detail = f"{workload.workload_kind} {workload.name} ({binding.mechanism})"
-            evidence.setdefault(binding.identity_uid, []).append({"reason": "runs-agent-workload", "detail": detail})
+    evidence = _agent_chains(identities, workloads, bindings)
     if evidence:
         store.add_agent_evidence(scan_id, evidence)
+
+
+def _alias_map(frames: list[Any]) -> dict[str, str]:
+    aliases: dict[str, str] = {}
+    for frame in frames:
+        for row in frame.itertuples():
+            for alias in (row.attributes or {}).get("aliases") or []:
+                if alias in aliases and aliases[alias] != row.uid:
+                    log.warning("alias %s names both %s and %s: kept the first", alias, aliases[alias], row.uid)
+                    continue
+                aliases[str(alias)] = row.uid
+    return aliases
+
+
+def _agent_chains(identities: Any, workloads: Any, bindings: Any) -> dict[str, list[dict[str, str]]]:
+    """identity uid -> evidence, one item per chain of bindings from an agent workload (or agent identity) to it."""
+    labels = {row.uid: f"{row.workload_kind} {row.name}" for row in workloads.itertuples()}
+    labels.update({row.uid: f"{row.identity_kind} {row.name}" for row in identities.itertuples()})
+    outgoing: dict[str, list[tuple[str, str]]] = {}
+    for binding in bindings.itertuples():
+        outgoing.setdefault(binding.workload_uid, []).append((binding.identity_uid, binding.mechanism))
+    seeds = [row.uid for frame in (workloads, identities) for row in frame.itertuples() if row.is_agent]
+    chains: dict[str, list[str]] = {}
+    for seed in seeds:
+        stack: list[tuple[str, list[str], frozenset[str]]] = [(seed, [], frozenset({seed}))]
+        while stack:
+            uid, hops, seen = stack.pop()
+            for target, mechanism in outgoing.get(uid, []):
+                if target in seen:
+                    continue
+                path = [*hops, f"{labels.get(uid, uid)} ({mechanism})"]
+                details = chains.setdefault(target, [])
+                detail = " -> ".join(path)
+                if detail not in details:
+                    details.append(detail)
+                stack.append((target, path, seen | {target}))
+    evidence: dict[str, list[dict[str, str]]] = {}
+    for uid, details in chains.items():
+        shown = sorted(details, key=lambda d: (d.count(" -> "), d))[:AGENT_EVIDENCE_SHOWN]
+        evidence[uid] = [{"reason": "runs-agent-workload", "detail": d} for d in shown]
+        if len(details) > len(shown):
+            more = {"reason": "runs-agent-workload", "detail": f"and {len(details) - len(shown)} more agent workloads"}
+            evidence[uid].append(more)
+    return evidence
 
 
 def analyze_scan(store: Store, scan_id: int, settings: Settings, plugins: Plugins) -> AnalysisResult:

@@ -64,6 +64,8 @@ class CollectContext:
     aws_session_factory: Callable[[], Any] | None = None
     stats: CallStats = field(default_factory=CallStats)
     aws_organization: bool = False  # --aws-org: scan every account of the Organization
+    # A kubernetes ApiClient per kubeconfig context (None: the cluster agentiam runs in); set when --k8s is asked.
+    kubernetes_client_factory: Callable[[str | None], Any] | None = None
     shared: _Shared = field(default_factory=_Shared)
 
     def for_scope(self) -> CollectContext:
