@@ -495,12 +495,9 @@ def transform_snapshot(
     (a live read, a kubectl List), so a binding to one it lacks is a binding to something missing; manifests are not.
     """
     state = _Cluster(snapshot, settings)
+    # The reader's issues include an error for each kind it could not list (snapshot.not_evaluated): the run is
+    # partial, and nothing that kind would have shown is resolved.
     state.records.extend(snapshot.issues)
-    # What could not be read is not clean: an error, so the run is partial and nothing it would show is resolved.
-    state.records.extend(
-        IssueRecord(subject_uid=None, source=f"{snapshot.source}: {kind}", problem=f"not evaluated: {reason}")
-        for kind, reason in sorted(snapshot.not_evaluated.items())
-    )
     state.selectors = _selectors(state)
     objects = _usable_objects(state)
     state.service_accounts = {(_ns(o), _name(o)): o for o in objects.get("ServiceAccount", [])}

@@ -434,9 +434,18 @@ def test_a_kind_the_export_lacks_is_a_warning_and_bindings_to_what_it_would_hold
     assert grant.attributes["listing_complete"] is False
 
 
-def test_what_a_live_read_could_not_list_is_an_error_so_the_run_is_partial() -> None:
+def test_bindings_are_not_judged_missing_when_a_live_read_could_not_list_service_accounts() -> None:
     snapshot = KubernetesSnapshot(cluster="prod", source="context prod", pods_preselected=True)
-    snapshot.not_evaluated["RoleBinding"] = "403 Forbidden: rolebindings is forbidden"
-    [issue] = of(transform_snapshot(snapshot, KubernetesSettings()), IssueRecord)
-    assert (issue.source, issue.severity) == ("context prod: RoleBinding", "error")
-    assert "403 Forbidden" in issue.problem
+    snapshot.not_evaluated["ServiceAccount"] = "403 Forbidden (needs list serviceaccounts)"
+    snapshot.add(
+        binding(
+            "ClusterRoleBinding",
+            "b",
+            "ClusterRole",
+            "view",
+            [{"kind": "ServiceAccount", "name": "x", "namespace": "a"}],
+        )
+    )
+    [grant] = of(transform_snapshot(snapshot, KubernetesSettings()), GrantRecord)
+    assert grant.attributes["listing_complete"] is False
+    assert grant.attributes["subject_missing"] is False
