@@ -44,8 +44,6 @@ CLUSTER_SCOPED = frozenset(
         ("certificates.k8s.io", "signers"),
         ("admissionregistration.k8s.io", "validatingwebhookconfigurations"),
         ("admissionregistration.k8s.io", "mutatingwebhookconfigurations"),
-        ("authentication.k8s.io", "userextras"),
-        ("authentication.k8s.io", "uids"),
     }
 )
 
@@ -146,12 +144,11 @@ DANGEROUS_PERMISSIONS: tuple[DangerousPermission, ...] = (
                 Access(("impersonate",), "", "users"),
                 Access(("impersonate",), "", "groups"),
                 Access(("impersonate",), "", "serviceaccounts"),
-                Access(("impersonate",), "authentication.k8s.io", "userextras"),
-                Access(("impersonate",), "authentication.k8s.io", "uids"),
             ),
         ),
         rationale="""A subject that can impersonate acts as another user, group (`system:masters`) or service
-        account, with all of its permissions: impersonating a group or user cluster-wide is cluster-admin.""",
+        account, with all of its permissions: impersonating a group or user cluster-wide is cluster-admin.
+        Impersonating extras or uids alone is not counted: a request must impersonate a user to use them.""",
         remediation="""Remove `impersonate`; if a tool needs it, restrict it with `resourceNames` to the one
         identity it must act as.""",
     ),
