@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from pydantic import ValidationError
@@ -24,7 +24,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from agentiam import __version__
-from agentiam.config import AwsSettings, Settings, load_settings
+from agentiam.config import AwsSettings, KubernetesSettings, Settings, load_settings
 from agentiam.errors import AgentiamError, UsageError
 from agentiam.findings.registry import SEVERITIES
 from agentiam.findings.rule_docs import render_markdown
@@ -149,6 +149,10 @@ class CollectionFlags:
     aws_last_accessed: bool = False
     azure: bool = False
     azure_subscription: tuple[str, ...] = ()
+    k8s: bool = False
+    kube_context: tuple[str, ...] = ()
+    kubeconfig: str | None = None
+    k8s_in_cluster: bool = False
 
     @property
     def wants_azure(self) -> bool:
@@ -168,6 +172,14 @@ class CollectionFlags:
         }
         return {key: value for key, value in given.items() if value}
 
+    @property
+    def wants_kubernetes(self) -> bool:
+        return self.k8s or bool(self.kube_context or self.kubeconfig or self.k8s_in_cluster)
+
+    def kubernetes_overrides(self) -> dict[str, Any]:
+        given = {"contexts": list(self.kube_context), "kubeconfig": self.kubeconfig, "in_cluster": self.k8s_in_cluster}
+        return {key: value for key, value in given.items() if value}
+
 
 _COLLECTION_OPTIONS = (
     click.option("--aws", is_flag=True, help="Collect the AWS account of the standard boto3 credential chain."),
@@ -180,6 +192,23 @@ _COLLECTION_OPTIONS = (
         "--aws-last-accessed",
         is_flag=True,
         help="Also collect IAM service-last-accessed reports (one report job per role and user; cached per day).",
+    ),
+    click.option("--k8s", is_flag=True, help="Collect the Kubernetes cluster of the kubeconfig's current context."),
+    click.option(
+        "--kube-context",
+        multiple=True,
+        metavar="NAME",
+        help="A kubeconfig context to scan (repeatable; implies --k8s).",
+    ),
+    click.option(
+        "--kubeconfig",
+        type=click.Path(dir_okay=False),
+        help="Kubeconfig file (implies --k8s). [default: $KUBECONFIG, then ~/.kube/config]",
+    ),
+    click.option(
+        "--k8s-in-cluster",
+        is_flag=True,
+        help="Scan the cluster agentiam runs in, with its pod's service-account token (implies --k8s).",
     ),
     click.option(
         "--azure",
@@ -230,15 +259,26 @@ def _scan_request(state: State, flags: CollectionFlags) -> ScanRequest:
             state.settings.azure.subscriptions = list(flags.azure_subscription)
         azure_settings = state.settings.azure
         request.azure_credential_factory = lambda: make_credential(azure_settings)
+    if flags.wants_kubernetes:
+        from agentiam.collectors.kubernetes.live import client_factory, kubeconfig_contexts
+
+        values = {**state.settings.kubernetes.model_dump(), **flags.kubernetes_overrides()}
+        state.settings.kubernetes = _validated(KubernetesSettings, values)
+        if state.settings.kubernetes.contexts or not state.settings.kubernetes.in_cluster:
+            kubeconfig_contexts(state.settings.kubernetes)  # a missing file or context is a usage error, up front
+        request.kubernetes_client_factory = client_factory(state.settings.kubernetes)
     return request
 
 
-def _validated(model: type[AwsSettings], values: dict[str, Any]) -> AwsSettings:
+SettingsSection = TypeVar("SettingsSection", AwsSettings, KubernetesSettings)
+
+
+def _validated(model: type[SettingsSection], values: dict[str, Any]) -> SettingsSection:
     try:
         return model.model_validate(values)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise UsageError(f"invalid AWS option: {problems}") from None
+        raise UsageError(f"invalid option: {problems}") from None
 
 
 _SUPPRESSIONS_OPTION = click.option(

@@ -53,6 +53,8 @@ class KubernetesSettings(_Section):
     kubeconfig: str | None = None  # default: $KUBECONFIG, then ~/.kube/config
     contexts: list[str] = Field(default_factory=list)  # --kube-context, repeatable; empty = the current context
     in_cluster: bool = False  # the pod's service-account token, when agentiam runs inside the cluster
+    # The in-cluster cluster's name in uids (an EKS cluster's ARN, so EKS Pod Identity links resolve); "in-cluster".
+    cluster_name: str | None = None
     # Pods are selected server-side: one list call per selector, results merged.
     agent_label_selectors: list[str] = Field(default_factory=lambda: ["app=ai-agent"])
     # Agent custom resources, "<group>/<Kind>", discovered through /apis when the cluster serves them.

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from agentiam import __version__
 from agentiam.collectors.base import CollectContext, Scope
 from agentiam.config import Settings
@@ -38,6 +40,7 @@ class ScanRequest:
     aws_organization: bool = False
     azure_credential_factory: Callable[[], Any] | None = None
     azure_transport_factory: Callable[[], Any] | None = None  # tests: a replay transport
+    kubernetes_client_factory: Callable[[str | None], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -63,19 +66,44 @@ def read_offline(path: Path, plugins: Plugins) -> OfflineInput:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputFormatError(str(path), f"cannot be read as UTF-8 text ({exc})") from None
     expected = "; ".join(sorted(c.offline_format for c in plugins.collectors.values() if c.offline_format))
+    not_json = ""
     try:
-        document = json.loads(text)
+        document: Any = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputFormatError(
-            str(path), f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); expected one of: {expected}"
-        ) from None
+        not_json = f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        if text.lstrip().startswith(("{", "[")):
+            raise InputFormatError(str(path), f"{not_json}; expected one of: {expected}") from None
+        document = _read_yaml(path, text, expected)
     for collector in plugins.collectors.values():
         if collector.detect(document):
             return OfflineInput(path, document, collector)
+    if isinstance(document, YamlStream):
+        kinds = sorted({str(d.get("kind")) for d in document if isinstance(d, dict)})[:8]
+        problem = f"{not_json}, and as YAML of an unknown shape ({len(document)} document(s), kinds {kinds})"
+        raise InputFormatError(str(path), f"{problem}; expected one of: {expected}")
     shape = (
         f"top-level keys {sorted(document)[:8]}" if isinstance(document, dict) else f"a JSON {type(document).__name__}"
     )
     raise InputFormatError(str(path), f"JSON of an unknown shape ({shape}); expected one of: {expected}")
+
+
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML was built with it: ~10x faster
+
+
+class YamlStream(list[Any]):
+    """The documents of a (multi-document) YAML file, in order; kubectl-style manifests come this way."""
+
+
+def _read_yaml(path: Path, text: str, expected: str) -> YamlStream:
+    try:
+        return YamlStream(d for d in yaml.load_all(text, Loader=YAML_LOADER) if d is not None)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        reason = getattr(exc, "problem", None) or type(exc).__name__
+        raise InputFormatError(
+            str(path), f"neither JSON nor valid YAML ({where}{reason}); expected one of: {expected}"
+        ) from None
 
 
 def _collect_offline(store: Store, scan_id: int, item: OfflineInput, ctx: CollectContext) -> str | None:
@@ -154,10 +182,11 @@ def collect(
         aws_organization=request.aws_organization,
         azure_credential_factory=request.azure_credential_factory,
         azure_transport_factory=request.azure_transport_factory,
+        kubernetes_client_factory=request.kubernetes_client_factory,
     )
     live = [c for c in plugins.collectors.values() if c.live_requested(live_ctx)]
     if not inputs and not live:
-        raise UsageError("nothing to scan: give --aws or --azure for a live collection, or --offline FILE")
+        raise UsageError("nothing to scan: give --aws, --azure or --k8s for a live collection, or --offline FILE")
     scan_id = store.begin_scan(__version__, settings.model_dump(mode="json"))
     failures = []
     offline_ctx = CollectContext(settings=settings, offline_documents=tuple((i.document, str(i.path)) for i in inputs))
@@ -173,24 +202,73 @@ def collect(
     return CollectOutcome(scan_id, status, failures)
 
 
-def link_agents(store: Store, scan_id: int) -> None:
-    """An identity that an agent workload runs as is an agent's identity, whichever collector found each side.
+AGENT_EVIDENCE_SHOWN = 10  # per identity: 200 replicas of one agent need not be listed 200 times
 
-    The workload (a function tagged as an agent, a Bedrock agent) and its role usually come from different
-    collectors, so this can only be settled once the whole scan is collected.
+
+def link_agents(store: Store, scan_id: int) -> None:
+    """Settle links across collectors, then carry agent status along them, once the whole scan is collected.
+
+    1. Aliases: a binding may name an identity or workload by a uid its collector could only guess (an Azure
+       identity by client id, a service account by its cluster's OIDC issuer); the record that answers to it lists
+       the alias in `attributes["aliases"]`, and the binding is pointed at its canonical uid.
+    2. Agents: an identity that an agent workload runs as is an agent's identity, transitively: pod -> service
+       account -> IRSA role. The evidence names the chain.
     """
     with store.read() as conn:
+        identities = views.identities(conn, scan_id)
         workloads = views.workloads(conn, scan_id)
+    aliases = _alias_map([identities, workloads])
+    if aliases:
+        store.resolve_binding_aliases(scan_id, aliases)
+    with store.read() as conn:
         bindings = views.bindings(conn, scan_id)
-    agents = {w.uid: w for w in workloads.itertuples() if w.is_agent}
-    evidence: dict[str, list[dict[str, str]]] = {}
-    for binding in bindings.itertuples():
-        workload = agents.get(binding.workload_uid)
-        if workload is not None:
-            detail = f"{workload.workload_kind} {workload.name} ({binding.mechanism})"
-            evidence.setdefault(binding.identity_uid, []).append({"reason": "runs-agent-workload", "detail": detail})
+    evidence = _agent_chains(identities, workloads, bindings)
     if evidence:
         store.add_agent_evidence(scan_id, evidence)
+
+
+def _alias_map(frames: list[Any]) -> dict[str, str]:
+    aliases: dict[str, str] = {}
+    for frame in frames:
+        for row in frame.itertuples():
+            for alias in (row.attributes or {}).get("aliases") or []:
+                if alias in aliases and aliases[alias] != row.uid:
+                    log.warning("alias %s names both %s and %s: kept the first", alias, aliases[alias], row.uid)
+                    continue
+                aliases[str(alias)] = row.uid
+    return aliases
+
+
+def _agent_chains(identities: Any, workloads: Any, bindings: Any) -> dict[str, list[dict[str, str]]]:
+    """identity uid -> evidence, one item per chain of bindings from an agent workload (or agent identity) to it."""
+    labels = {row.uid: f"{row.workload_kind} {row.name}" for row in workloads.itertuples()}
+    labels.update({row.uid: f"{row.identity_kind} {row.name}" for row in identities.itertuples()})
+    outgoing: dict[str, list[tuple[str, str]]] = {}
+    for binding in bindings.itertuples():
+        outgoing.setdefault(binding.workload_uid, []).append((binding.identity_uid, binding.mechanism))
+    seeds = [row.uid for frame in (workloads, identities) for row in frame.itertuples() if row.is_agent]
+    chains: dict[str, list[str]] = {}
+    for seed in seeds:
+        stack: list[tuple[str, list[str], frozenset[str]]] = [(seed, [], frozenset({seed}))]
+        while stack:
+            uid, hops, seen = stack.pop()
+            for target, mechanism in outgoing.get(uid, []):
+                if target in seen:
+                    continue
+                path = [*hops, f"{labels.get(uid, uid)} ({mechanism})"]
+                details = chains.setdefault(target, [])
+                detail = " -> ".join(path)
+                if detail not in details:
+                    details.append(detail)
+                stack.append((target, path, seen | {target}))
+    evidence: dict[str, list[dict[str, str]]] = {}
+    for uid, details in chains.items():
+        shown = sorted(details, key=lambda d: (d.count(" -> "), d))[:AGENT_EVIDENCE_SHOWN]
+        evidence[uid] = [{"reason": "runs-agent-workload", "detail": d} for d in shown]
+        if len(details) > len(shown):
+            more = {"reason": "runs-agent-workload", "detail": f"and {len(details) - len(shown)} more agent workloads"}
+            evidence[uid].append(more)
+    return evidence
 
 
 def analyze_scan(store: Store, scan_id: int, settings: Settings, plugins: Plugins) -> AnalysisResult:

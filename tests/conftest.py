@@ -4,7 +4,7 @@ that runs the real pipeline (offline import -> store -> analyze) on an authoriza
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from agentiam.pipeline import ScanRequest, analyze_scan, collect
 from agentiam.plugins import Plugins, load_plugins
 from agentiam.reports.loader import load_report_data
 from agentiam.reports.model import ReportData
+from tests.fakes.kube_apiserver import FakeKubeApiServer
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 ACCOUNT = "123456789012"
@@ -193,3 +194,21 @@ class Cli:
 @pytest.fixture
 def run(tmp_path: Path) -> Cli:
     return Cli(tmp_path)
+
+
+# -- Kubernetes: fake API servers on 127.0.0.1 that the official client and kubectl talk to ---------------------
+
+
+@pytest.fixture
+def kube_server() -> Iterator[Callable[..., FakeKubeApiServer]]:
+    """Start fake API servers (HTTPS, own CA, bearer token); each is stopped after the test."""
+    started: list[FakeKubeApiServer] = []
+
+    def start(**options: Any) -> FakeKubeApiServer:
+        server = FakeKubeApiServer(**options).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

@@ -68,6 +68,8 @@ class CollectContext:
     # Azure: a TokenCredential factory (DefaultAzureCredential; set by --azure), and the HTTP transport tests replace.
     azure_credential_factory: Callable[[], Any] | None = None
     azure_transport_factory: Callable[[], Any] | None = None
+    # A kubernetes ApiClient per kubeconfig context (None: the cluster agentiam runs in); set when --k8s is asked.
+    kubernetes_client_factory: Callable[[str | None], Any] | None = None
     shared: _Shared = field(default_factory=_Shared)
     # Every offline export of the scan (document, source): exports that refer to each other (an Azure role
     # assignment names a role definition from another file) are joined whatever order the files come in.

@@ -35,6 +35,7 @@ from agentiam.findings.policy.azure import (
 )
 from agentiam.findings.policy.azure_catalogue import OperationCatalogue, default_operation_catalogue
 from agentiam.findings.policy.catalogue import ActionCatalogue, default_catalogue
+from agentiam.findings.policy.kubernetes import RbacView, rbac_view
 from agentiam.inventory import views
 from agentiam.inventory.store import Store
 
@@ -142,6 +143,11 @@ class AnalysisContext:
                     "agent_evidence": row.agent_evidence,
                 }
         return subjects
+
+    @cached_property
+    def kubernetes_rbac(self) -> RbacView:
+        """Every Kubernetes binding x subject with its role's rules, each distinct role document parsed once."""
+        return rbac_view(self._tables["grants"], self._tables["documents"])
 
     def _parse(self, digest: str) -> ParsedPolicy:
         return parse_policy(self._tables["documents"][digest], key=digest, catalogue=self.catalogue)

@@ -21,6 +21,7 @@ from typing import Any
 
 from agentiam.config import Settings
 from agentiam.findings.context import AnalysisContext
+from agentiam.findings.reach import add_reach_evidence
 from agentiam.findings.registry import SEVERITIES, Hit, Rule
 from agentiam.inventory import views
 from agentiam.inventory.store import Store
@@ -111,7 +112,9 @@ def evaluate(ctx: AnalysisContext, rules: Iterable[Rule], settings: Settings) ->
                 "first_seen_at": now,
                 "last_seen_at": now,
             }
-    return list(rows.values()), errors
+    found = list(rows.values())
+    add_reach_evidence(found, ctx.bindings, ctx.subjects)  # who uses each identity, what each workload reaches
+    return found, errors
 
 
 def apply_lifecycle(

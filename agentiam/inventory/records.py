@@ -87,6 +87,7 @@ BindingMechanism = Literal[
     "azure_mi",
     "k8s_sa",
     "bedrock_service_role",
+    "gke_workload_identity",
 ]
 
 

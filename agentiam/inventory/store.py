@@ -455,6 +455,34 @@ class Store:
                     .values(is_agent=True, agent_evidence_json=_dumps(merged))
                 )
 
+    def resolve_binding_aliases(self, scan_id: int, aliases: Mapping[str, str]) -> int:
+        """Point a scan's bindings that name an alias (a uid one side could only guess) at the canonical uid.
+
+        The alias each end was written with stays in the binding's attributes (`resolved_aliases`), as evidence of
+        how the link was made. Returns the bindings rewritten.
+        """
+        table = _table(schema.Binding)
+        columns = ("workload_uid", "identity_uid")
+        with self.write() as conn:
+            rows = conn.execute(
+                select(table.c.id, table.c.workload_uid, table.c.identity_uid, table.c.attributes_json).where(
+                    table.c.scan_id == scan_id
+                )
+            ).all()
+            rewritten = 0
+            for row in rows:
+                found = {column: getattr(row, column) for column in columns if getattr(row, column) in aliases}
+                if not found:
+                    continue
+                attributes = json.loads(row.attributes_json or "{}")
+                attributes["resolved_aliases"] = {**attributes.get("resolved_aliases", {}), **found}
+                values = {column: aliases[alias] for column, alias in found.items()}
+                conn.execute(
+                    update(table).where(table.c.id == row.id).values(**values, attributes_json=_dumps(attributes))
+                )
+                rewritten += 1
+        return rewritten
+
     def finish_scan(self, scan_id: int) -> str:
         """Settle the scan's status from its collector runs: complete, partial (some failed) or failed (all)."""
         with self.write() as conn:
