@@ -226,6 +226,14 @@ def _scan(example: dict[str, Any], scan_document: Scanner, settings: Settings) -
     return scan_document(first, *more)
 
 
+def _hits(rule_id: str, example: dict[str, Any], scan_document: Scanner, settings: Settings) -> list[Any]:
+    """The rule's findings on the example's subject, from a scan that imported every export cleanly."""
+    report = _scan(example, scan_document, settings)
+    assert report.scan.status == "complete", report.issues
+    subject = example.get("subject", "example-identity")
+    return [f for f in report.findings if f.rule_id == rule_id and f.subject_name == subject]
+
+
 def test_every_azure_rule_has_passing_and_failing_examples(plugins: Any) -> None:
     azure = [rule_id for rule_id in plugins.rules if rule_id.startswith("AZURE-")]
     assert azure
@@ -238,13 +246,8 @@ def test_every_azure_rule_has_passing_and_failing_examples(plugins: Any) -> None
 def test_failing_example_is_reported(
     rule_id: str, example: dict[str, Any], scan_document: Scanner, settings: Settings
 ) -> None:
-    report = _scan(example, scan_document, settings)
-    assert report.scan.status == "complete", report.issues
-    subject = example.get("subject", "example-identity")
-    hits = [f for f in report.findings if f.rule_id == rule_id and f.subject_name == subject]
-    assert hits, (
-        f"{example['description']}: expected {rule_id}; found {[(f.rule_id, f.subject_name) for f in report.findings]}"
-    )
+    hits = _hits(rule_id, example, scan_document, settings)
+    assert hits, f"{example['description']}: expected {rule_id}"
     expect = example.get("expect", {})
     if "severity" in expect:
         assert hits[0].severity == expect["severity"], hits[0].evidence["severity_steps"]
@@ -258,8 +261,5 @@ def test_failing_example_is_reported(
 def test_passing_example_is_not_reported(
     rule_id: str, example: dict[str, Any], scan_document: Scanner, settings: Settings
 ) -> None:
-    report = _scan(example, scan_document, settings)
-    assert report.scan.status == "complete", report.issues
-    subject = example.get("subject", "example-identity")
-    hits = [f for f in report.findings if f.rule_id == rule_id and f.subject_name == subject]
+    hits = _hits(rule_id, example, scan_document, settings)
     assert not hits, f"{example['description']}: unexpected {[h.message for h in hits]}"

@@ -27,6 +27,7 @@ from typing import Any
 from agentiam.collectors.aws.classify import owner_from_tags
 from agentiam.collectors.azure.classify import agent_evidence, environment_class, tags_of, workload_kind
 from agentiam.collectors.azure.export import subscription_in
+from agentiam.collectors.azure.ids import EVERYONE, EVERYONE_UID, client_id_alias, definition_guid, resource_uid, uid
 from agentiam.collectors.azure.snapshot import AzureSnapshot, RawObject
 from agentiam.config import Settings
 from agentiam.inventory.records import (
@@ -41,27 +42,9 @@ from agentiam.inventory.records import (
     WorkloadRecord,
 )
 
-EVERYONE = "00000000-0000-0000-0000-000000000000"
-EVERYONE_UID = "azure:everyone"
 SERVICE_ACCOUNT_SUBJECT = re.compile(r"^system:serviceaccount:([^:]+):([^:]+)$")
 NO_SIGN_INS = "no sign-in activity in the scan (Microsoft Graph servicePrincipalSignInActivities)"
 SKIPPED_PRINCIPAL_TYPES = ("User", "Group", "ForeignGroup", "Device")
-
-
-def uid(principal_id: str) -> str:
-    return f"azure:{principal_id.lower()}"
-
-
-def resource_uid(resource_id: str) -> str:
-    return f"azure:{resource_id.lower()}"
-
-
-def client_id_alias(client_id: str) -> str:
-    return f"azure:client-id:{client_id.lower()}"
-
-
-def definition_guid(definition_id: str) -> str:
-    return definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
 
 
 @dataclass

@@ -24,11 +24,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from agentiam.collectors.azure.ids import EVERYONE_UID, definition_guid
 from agentiam.findings.data.azure_rbac import SCOPE_LEVELS, ScopeLevel
 from agentiam.findings.policy.azure_catalogue import OperationCatalogue, pattern_matches
 
-EVERYONE = "00000000-0000-0000-0000-000000000000"  # the principal id deny assignments use for "all principals"
-EVERYONE_UID = "azure:everyone"
 _PATTERN_KEYS = ("actions", "notActions", "dataActions", "notDataActions")
 
 
@@ -79,10 +78,6 @@ class RolePermissions:
     @property
     def wildcard_patterns(self) -> list[str]:
         return sorted({p for b in self.blocks for p in (*b.actions, *b.data_actions) if "*" in p})
-
-
-def definition_guid(definition_id: str) -> str:
-    return definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
 
 
 def _patterns(block: Mapping[str, Any], key: str) -> tuple[str, ...]:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
 from agentiam.findings.context import AnalysisContext
 from agentiam.findings.registry import Hit, rule
-from agentiam.findings.rules.aws_hygiene import NHI1, NHI9, _workload, idleness, last_uses
+from agentiam.findings.rules.aws_hygiene import NHI1, NHI9, crowded_identities, idleness, last_uses
 from agentiam.inventory import views
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
@@ -100,15 +99,7 @@ def risky_federated_credentials(ctx: AnalysisContext, params: dict[str, Any]) ->
 def reused_identity(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit]:
     identities = ctx.identities
     uamis = set(identities["uid"][identities["identity_kind"] == "azure_user_assigned_identity"])
-    workloads = {row.uid: row for row in ctx.workloads.itertuples()}
-    bound: dict[str, dict[str, str]] = defaultdict(dict)
-    for row in ctx.bindings.itertuples():
-        if row.mechanism == "azure_mi" and row.identity_uid in uamis:
-            bound[row.identity_uid][row.workload_uid] = row.mechanism
-    for uid, by_workload in sorted(bound.items()):
-        if len(by_workload) <= int(params["max_resources"]):
-            continue
-        described = [_workload(w, workloads.get(w), m) for w, m in sorted(by_workload.items())]
+    for uid, described in crowded_identities(ctx, uamis, int(params["max_resources"]), mechanism="azure_mi"):
         yield Hit(
             subject_uid=uid,
             message=f"{ctx.subjects[uid]['name']} is attached to {len(described)} resources: "
