@@ -141,6 +141,12 @@ class CollectionFlags:
     aws_assume_role: str | None = None
     aws_external_id: str | None = None
     aws_last_accessed: bool = False
+    azure: bool = False
+    azure_subscription: tuple[str, ...] = ()
+
+    @property
+    def wants_azure(self) -> bool:
+        return self.azure or bool(self.azure_subscription)
 
     @property
     def wants_aws(self) -> bool:
@@ -168,6 +174,17 @@ _COLLECTION_OPTIONS = (
         "--aws-last-accessed",
         is_flag=True,
         help="Also collect IAM service-last-accessed reports (one report job per role and user; cached per day).",
+    ),
+    click.option(
+        "--azure",
+        is_flag=True,
+        help="Collect Azure with DefaultAzureCredential: every enabled subscription it sees, unless configured.",
+    ),
+    click.option(
+        "--azure-subscription",
+        multiple=True,
+        metavar="ID",
+        help="An Azure subscription to scan, by id or display name (repeatable; implies --azure).",
     ),
     click.option(
         "--offline",
@@ -200,6 +217,13 @@ def _scan_request(state: State, flags: CollectionFlags) -> ScanRequest:
         aws_settings = state.settings.aws
         make_session(aws_settings)  # an unknown profile is a usage error, before a scan is started
         request.aws_session_factory = lambda: make_session(aws_settings)
+    if flags.wants_azure:
+        from agentiam.collectors.azure.live import make_credential
+
+        if flags.azure_subscription:
+            state.settings.azure.subscriptions = list(flags.azure_subscription)
+        azure_settings = state.settings.azure
+        request.azure_credential_factory = lambda: make_credential(azure_settings)
     return request
 
 

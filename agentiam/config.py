@@ -67,6 +67,8 @@ class AzureSettings(_Section):
     subscriptions: list[str] = Field(default_factory=list)  # --azure-subscription, repeatable; empty = all visible
     tenant_id: str | None = None
     max_attempts: int = Field(10, ge=1, le=30)  # per request, for 429 and 5xx
+    # Per-resource reads within a subscription (federated credentials of each identity, projects of each account).
+    max_concurrency: int = Field(8, ge=1, le=32)
     # Environment isolation: subscription id or display name -> class (e.g. "production", "non-production"), and the
     # subscription tag that says the same when the mapping does not.
     environments: dict[str, str] = Field(default_factory=dict)

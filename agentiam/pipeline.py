@@ -31,6 +31,8 @@ class ScanRequest:
     offline: list[Path] = field(default_factory=list)
     aws_session_factory: Callable[[], Any] | None = None
     aws_organization: bool = False
+    azure_credential_factory: Callable[[], Any] | None = None
+    azure_transport_factory: Callable[[], Any] | None = None  # tests: a replay transport
 
 
 @dataclass(frozen=True)
@@ -126,11 +128,15 @@ def collect(store: Store, settings: Settings, request: ScanRequest, plugins: Plu
     """Collect everything the request names into a new scan. Bad offline files are refused before anything starts."""
     inputs = [read_offline(path, plugins) for path in request.offline]
     live_ctx = CollectContext(
-        settings=settings, aws_session_factory=request.aws_session_factory, aws_organization=request.aws_organization
+        settings=settings,
+        aws_session_factory=request.aws_session_factory,
+        aws_organization=request.aws_organization,
+        azure_credential_factory=request.azure_credential_factory,
+        azure_transport_factory=request.azure_transport_factory,
     )
     live = [c for c in plugins.collectors.values() if c.live_requested(live_ctx)]
     if not inputs and not live:
-        raise UsageError("nothing to scan: give --aws for a live AWS account, or --offline FILE")
+        raise UsageError("nothing to scan: give --aws or --azure for a live collection, or --offline FILE")
     scan_id = store.begin_scan(__version__, settings.model_dump(mode="json"))
     failures = []
     offline_ctx = CollectContext(settings=settings, offline_documents=tuple((i.document, str(i.path)) for i in inputs))

@@ -65,6 +65,9 @@ class CollectContext:
     aws_session_factory: Callable[[], Any] | None = None
     stats: CallStats = field(default_factory=CallStats)
     aws_organization: bool = False  # --aws-org: scan every account of the Organization
+    # Azure: a TokenCredential factory (DefaultAzureCredential; set by --azure), and the HTTP transport tests replace.
+    azure_credential_factory: Callable[[], Any] | None = None
+    azure_transport_factory: Callable[[], Any] | None = None
     shared: _Shared = field(default_factory=_Shared)
     # Every offline export of the scan (document, source): exports that refer to each other (an Azure role
     # assignment names a role definition from another file) are joined whatever order the files come in.
