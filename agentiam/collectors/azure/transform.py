@@ -59,6 +59,7 @@ class AzureReference:
     sign_ins: dict[str, RawObject] | None = None  # by app (client) id
     sign_ins_unavailable: str | None = None
     subscriptions: dict[str, RawObject] = field(default_factory=dict)
+    _environments: dict[str, str | None] = field(default_factory=dict, repr=False)
 
     def add(self, snapshot: AzureSnapshot, subscriptions: dict[str, RawObject] | None = None) -> None:
         for definition in snapshot.role_definitions:
@@ -89,11 +90,15 @@ class AzureReference:
         if snapshot.subscription_id and snapshot.subscription:
             self.subscriptions[snapshot.subscription_id] = snapshot.subscription
         self.subscriptions.update(subscriptions or {})
+        self._environments.clear()  # a subscription's name or tags may have just arrived
 
     def environment(self, subscription_id: str, settings: Settings) -> str | None:
-        if not subscription_id:
-            return None
-        return environment_class(subscription_id, self.subscriptions.get(subscription_id), settings.azure)
+        """The subscription's environment class, worked out once per subscription (every assignment asks)."""
+        if subscription_id not in self._environments:
+            subscription = self.subscriptions.get(subscription_id)
+            found = environment_class(subscription_id, subscription, settings.azure) if subscription_id else None
+            self._environments[subscription_id] = found
+        return self._environments[subscription_id]
 
 
 def reference_of(snapshots: Iterable[AzureSnapshot]) -> AzureReference:
