@@ -88,12 +88,16 @@ def _patterns(block: Mapping[str, Any], key: str) -> tuple[str, ...]:
 
 
 def _unknown(patterns: Iterable[str], catalogue: OperationCatalogue, *, data: bool) -> list[str]:
-    plane = "data action" if data else "action"
-    return [
-        f"{plane} {p!r} matches no known operation (kept as written)"
-        for p in patterns
-        if p.strip("*") and not catalogue.expand(p, data=data)
-    ]
+    plane, other = ("data action", "action") if data else ("action", "data action")
+    warnings = []
+    for pattern in patterns:
+        if not pattern.strip("*") or catalogue.expand(pattern, data=data):
+            continue
+        if catalogue.expand(pattern, data=not data):
+            warnings.append(f"{plane} {pattern!r} names only {other}s, which it cannot grant there")
+        else:
+            warnings.append(f"{plane} {pattern!r} matches no known operation (kept as written)")
+    return warnings
 
 
 def evaluate_role(document: Mapping[str, Any], catalogue: OperationCatalogue) -> RolePermissions:
