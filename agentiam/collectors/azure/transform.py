@@ -391,11 +391,11 @@ def _workload_attributes(resource: RawObject, kind: str) -> dict[str, Any]:
         "properties_known": isinstance(props, dict),
     }
     props = props if isinstance(props, dict) else {}
-    if kind in ("azure_ai_account", "azure_ai_project"):
+    if kind == "azure_ai_account":
         # Unknown (None) when the export has no properties: `az resource list` leaves them out.
         attributes["disable_local_auth"] = props.get("disableLocalAuth") if "disableLocalAuth" in props else None
-        if "/projects/" in resource_id.lower():
-            attributes["account_id"] = resource_id.lower().rsplit("/projects/", 1)[0]
+    if kind in ("azure_ai_project", "azure_ai_agent") and "/projects/" in resource_id.lower():
+        attributes["account_id"] = resource_id.lower().rsplit("/projects/", 1)[0]
     if kind == "azure_aks_cluster":
         issuer = (props.get("oidcIssuerProfile") or {}).get("issuerURL")
         attributes["oidc_issuer"] = issuer

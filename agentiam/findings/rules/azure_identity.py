@@ -165,7 +165,7 @@ def unused_identity(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hi
 )
 def ai_account_keys(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit]:
     workloads = ctx.workloads
-    ai = workloads[workloads["workload_kind"].isin(["azure_ai_account", "azure_ai_project"])]
+    ai = workloads[workloads["workload_kind"].isin(["azure_ai_account", "azure_ai_project", "azure_ai_agent"])]
     agent_accounts = {
         (row.attributes or {}).get("account_id") for row in ai.itertuples() if row.is_agent and row.attributes
     }
@@ -176,7 +176,7 @@ def ai_account_keys(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hi
         projects = str(attributes.get("resource_id", "")).lower() in agent_accounts
         if not (row.is_agent or projects):
             continue
-        why = "it hosts agent projects" if projects else "it is an agent's"
+        why = "it hosts agents (Foundry projects or agent applications)" if projects else "it is an agent's"
         yield Hit(
             subject_uid=row.uid,
             message=f"AI account {row.name} allows key-based access (disableLocalAuth is false) and {why}",
