@@ -5,7 +5,8 @@ Each example describes a small Azure estate; the test writes it as the `az` expo
 list`, `az resource show`, and Graph's servicePrincipalSignInActivities) and runs the real pipeline on them. Keys:
 
 - `description` (required);
-- `identities`: user-assigned identities `[{"name", "tags", "federated_credentials": [{"name", "issuer", "subject"}]}]`;
+- `identities`: user-assigned identities `[{"name", "tags", "created_days_ago", "federated_credentials": [{"name",
+  "issuer", "subject"}]}]`;
 - `assignments`: `[{"principal", "role", "scope", "condition", "subscription"}]`. `principal` names an identity,
   a resource (its system-assigned identity) or otherwise a service principal; `role` a built-in role from
   tests/rules/azure_builtin_roles.json (real definitions) or a `custom_roles` entry; `scope` is `root`,
@@ -36,6 +37,7 @@ from agentiam.config import AzureSettings, Settings
 from tests.conftest import Scanner
 
 EXAMPLES = Path(__file__).parent / "examples"
+# Real built-in role definitions, from easimon/azure-builtin-roles (MIT), as `az role definition list` prints them.
 BUILTIN = {d["roleName"]: d for d in json.loads((Path(__file__).parent / "azure_builtin_roles.json").read_text())}
 SUBSCRIPTIONS = {"prod": "11111111-1111-4111-8111-111111111111", "dev": "22222222-2222-4222-8222-222222222222"}
 TENANT = "33333333-3333-4333-8333-333333333333"
@@ -116,6 +118,7 @@ def _exports(example: dict[str, Any]) -> list[Any]:
             "tenantId": TENANT,
             "tags": spec.get("tags", {}),
             "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
+            **_system_data(spec),
         }
         for spec in example.get("identities", [])
     ]
@@ -139,6 +142,12 @@ def _exports(example: dict[str, Any]) -> list[Any]:
     if "sign_ins" in example:
         exports.append({"value": _sign_ins(example["sign_ins"])})
     return exports
+
+
+def _system_data(spec: dict[str, Any]) -> dict[str, Any]:
+    if "created_days_ago" not in spec:
+        return {}
+    return {"systemData": {"createdAt": (datetime.now(UTC) - timedelta(days=spec["created_days_ago"])).isoformat()}}
 
 
 def _resource(spec: dict[str, Any], principals: dict[str, str]) -> dict[str, Any]:

@@ -314,6 +314,7 @@ def _user_assigned_identity(entry: Any, reference: AzureReference, settings: Set
         scope=subscription,
         tags=tags,
         owner=owner_from_tags(tags, settings.classification),
+        created_at=_created_at(entry),
         is_agent=bool(evidence := agent_evidence(entry, "azure_user_assigned_identity", tags, settings)),
         agent_evidence=evidence,
         attributes={
@@ -367,6 +368,12 @@ def _federated_credentials(identity_id: str, credentials: list[Any], reference: 
 
     entries.each("federatedCredentials", credentials, transform)
     return entries
+
+
+def _created_at(entry: RawObject) -> datetime | None:
+    """ARM's systemData.createdAt, when the export carries it (an identity created yesterday is not unused)."""
+    stamp = (entry.get("systemData") or {}).get("createdAt")
+    return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")) if stamp else None
 
 
 def _resource_group(resource_id: str) -> str | None:
@@ -442,6 +449,7 @@ def _resource(entry: Any, reference: AzureReference, settings: Settings) -> Iter
             native_id=resource_id,
             scope=subscription,
             tags=tags,
+            created_at=_created_at(entry),
             owner=owner_from_tags(tags, settings.classification),
             attributes={
                 "principal_id": principal_id,

@@ -141,10 +141,15 @@ def unused_identity(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hi
         else:
             continue
         last = used.get(row.uid)
+        if last:
+            when = f"for {idle_days} days (last {last:%Y-%m-%d})"
+        elif idle_days is not None:
+            when = f"for {idle_days} days: never within the sign-in report's retention, created {idle_days} days ago"
+        else:
+            when = "within the sign-in report's retention"
         yield Hit(
             subject_uid=row.uid,
-            message=f"{row.name} has not signed in "
-            + (f"for {idle_days} days (last {last:%Y-%m-%d})" if last else "within the sign-in report's retention"),
+            message=f"{row.name} has not signed in {when}",
             evidence={"last_sign_in": last.isoformat() if last else None, "idle_days": idle_days, "unused_days": days},
         )
 
