@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -131,7 +131,7 @@ class _Entries:
         self.source = source
         self.records: list[AnyRecord] = []
 
-    def each(self, part: str, entries: Iterable[Any], transform: Any) -> None:
+    def each(self, part: str, entries: Iterable[Any], transform: Callable[[Any], Iterable[AnyRecord]]) -> None:
         for position, entry in enumerate(entries):
             try:
                 self.records.extend(transform(entry))
