@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
 from agentiam.findings.context import AnalysisContext
+from agentiam.findings.policy.azure import covers
 from agentiam.findings.registry import Hit, rule
 from agentiam.findings.rules.aws_hygiene import NHI1, NHI9, crowded_identities, idleness, last_uses
 from agentiam.inventory import views
@@ -171,23 +173,36 @@ def unused_identity(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hi
 def ai_account_keys(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit]:
     workloads = ctx.workloads
     ai = workloads[workloads["workload_kind"].isin(["azure_ai_account", "azure_ai_project", "azure_ai_agent"])]
-    agent_accounts = {
-        (row.attributes or {}).get("account_id") for row in ai.itertuples() if row.is_agent and row.attributes
-    }
+    hosting = {(row.attributes or {}).get("account_id") for row in ai.itertuples() if row.is_agent}
+    # Agent identities with a role on an account (or one of its projects) use it, whoever hosts the agent.
+    users: dict[str, set[str]] = defaultdict(set)
+    for principal in ctx.azure_principals:
+        if principal.is_agent:
+            for assignment in principal.assignments:
+                users[assignment.scope.lower()].add(principal.name)
     for row in ai[ai["workload_kind"] == "azure_ai_account"].itertuples():
         attributes = row.attributes or {}
         if attributes.get("disable_local_auth") is not False:
             continue  # disabled, or not known (the export had no properties)
-        projects = str(attributes.get("resource_id", "")).lower() in agent_accounts
-        if not (row.is_agent or projects):
+        account = str(attributes.get("resource_id", "")).lower()
+        agents = sorted({name for scope, names in users.items() if covers(account, scope) for name in names})
+        why = [
+            reason
+            for reason, holds in (
+                ("it hosts agents (Foundry projects or agent applications)", account in hosting),
+                ("it is an agent's", bool(row.is_agent)),
+                (f"agent identities use it ({', '.join(agents[:5])})", bool(agents)),
+            )
+            if holds
+        ]
+        if not why:
             continue
-        why = "it hosts agents (Foundry projects or agent applications)" if projects else "it is an agent's"
         yield Hit(
             subject_uid=row.uid,
-            message=f"AI account {row.name} allows key-based access (disableLocalAuth is false) and {why}",
+            message=f"AI account {row.name} allows key-based access (disableLocalAuth is false) and {'; '.join(why)}",
             evidence={
                 "disable_local_auth": False,
-                "agent_projects": projects,
                 "resource_id": attributes.get("resource_id"),
+                "agent_identities": agents,
             },
         )
