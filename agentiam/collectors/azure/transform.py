@@ -80,7 +80,8 @@ class AzureReference:
                 continue
             if identity.get("principalId"):
                 self.managed_principals.add(str(identity["principalId"]).lower())
-            for uami_id, details in (identity.get("userAssignedIdentities") or {}).items():
+            attached = identity.get("userAssignedIdentities")
+            for uami_id, details in (attached if isinstance(attached, dict) else {}).items():
                 self.attached.setdefault(uami_id.lower(), []).append(str(resource.get("id")))
                 if isinstance(details, dict) and details.get("principalId"):
                     self.managed_principals.add(str(details["principalId"]).lower())
@@ -134,7 +135,7 @@ class _Entries:
     def each(self, part: str, entries: Iterable[Any], transform: Callable[[Any], Iterable[AnyRecord]]) -> None:
         for position, entry in enumerate(entries):
             try:
-                self.records.extend(transform(entry))
+                self.records.extend(list(transform(entry)))  # all of an entry's records, or none
             except (AttributeError, KeyError, TypeError, ValueError) as exc:
                 name = entry.get("id") or entry.get("name") if isinstance(entry, dict) else None
                 where = f"{self.source}: {part}[{position}]" + (f" ({name})" if isinstance(name, str) else "")

@@ -274,3 +274,16 @@ def test_each_resource_kind_is_a_workload_of_its_own_kind(
 def test_a_resource_without_an_identity_that_runs_nothing_is_not_a_workload(settings: Settings) -> None:
     vault = {"id": f"{RG}/providers/Microsoft.KeyVault/vaults/kv", "name": "kv", "type": "Microsoft.KeyVault/vaults"}
     assert transform_snapshot(read_export([vault], "resources.json").snapshot, settings) == []
+
+
+def test_a_malformed_resource_costs_only_itself(settings: Settings) -> None:
+    broken = {
+        **FUNCTION_APP,
+        "id": f"{RG}/providers/Microsoft.Web/sites/broken",
+        "identity": {"userAssignedIdentities": ["x"]},
+    }
+    exports = read_export([broken, FUNCTION_APP], "resources.json")
+    records = transform_snapshot(exports.snapshot, settings, reference_of([exports.snapshot]))
+    errors = [r for r in records if isinstance(r, IssueRecord) and r.severity == "error"]
+    assert [e.source for e in errors] == [f"resources.json: resources[0] ({broken['id']})"]
+    assert [r.name for r in records if isinstance(r, WorkloadRecord)] == ["invoice-agent"]  # nothing of the broken one
