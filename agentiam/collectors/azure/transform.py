@@ -545,14 +545,8 @@ def transform_snapshot(
             entries.records.extend(_sign_in(app_id, activity, reference, snapshot.source))
         entries.records.extend(_never_signed_in(reference, snapshot.source))
     records = entries.records
-    records.extend(snapshot.issues)
+    records.extend(snapshot.issues)  # the reader's, including each part it could not read (not_evaluated)
     records.extend(_assignment_issues(state, snapshot.source))
-    records.extend(
-        IssueRecord(
-            subject_uid=None, source=f"{snapshot.source}: {part}", problem=f"not evaluated: {why}", severity="warning"
-        )
-        for part, why in sorted(snapshot.not_evaluated.items())
-    )
     return records
 
 
