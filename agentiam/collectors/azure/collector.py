@@ -15,7 +15,7 @@ from typing import Any
 from agentiam.collectors.azure.export import FORMAT, AzureExport, looks_like_az_export, read_export
 from agentiam.collectors.azure.transform import AzureReference, transform_snapshot
 from agentiam.collectors.base import CollectContext, OfflineImport, Scope
-from agentiam.inventory.records import AnyRecord
+from agentiam.inventory.records import AnyRecord, IdentityRecord, WorkloadRecord
 
 _OFFLINE_SCAN = "azure-offline-scan"
 
@@ -80,5 +80,7 @@ class AzureCollector:
 
 
 def _scope_of(records: list[AnyRecord]) -> str:
-    scopes = sorted({str(getattr(r, "scope", "") or "") for r in records if hasattr(r, "uid")} - {""})
-    return ",".join(scopes) or "azure"
+    """The subscriptions an export's identities and workloads belong to; a tenant-wide file (sign-in activity, a
+    definitions list) names none."""
+    scopes = sorted({r.scope for r in records if isinstance(r, IdentityRecord | WorkloadRecord)} - {""})
+    return ",".join(scopes) or "tenant"
