@@ -26,6 +26,11 @@ from agentiam.plugins import Plugins
 log = logging.getLogger(__name__)
 
 
+# Told of every finished (collector, scope): collector name, scope, and the error if it failed. Called from worker
+# threads; the CLI passes one that draws a progress display on a terminal.
+ScopeDone = Callable[[str, str, str | None], None]
+
+
 @dataclass
 class ScanRequest:
     offline: list[Path] = field(default_factory=list)
@@ -88,7 +93,9 @@ def _collect_offline(store: Store, scan_id: int, item: OfflineInput, ctx: Collec
     return None
 
 
-def _collect_live(store: Store, scan_id: int, collectors: list[Any], ctx: CollectContext) -> list[str]:
+def _collect_live(
+    store: Store, scan_id: int, collectors: list[Any], ctx: CollectContext, on_scope_done: ScopeDone
+) -> list[str]:
     """Every (collector, scope), several at a time: accounts and regions are independent and mostly wait on I/O."""
     jobs: list[tuple[Any, Scope, CollectContext]] = []
     failures = []
@@ -105,12 +112,20 @@ def _collect_live(store: Store, scan_id: int, collectors: list[Any], ctx: Collec
             jobs.append((collector, scope, ctx if position == 0 else ctx.for_scope()))
         ctx = ctx.for_scope()
     with ThreadPoolExecutor(max_workers=ctx.settings.aws.max_concurrency, thread_name_prefix="collect") as pool:
-        results = pool.map(lambda job: _collect_scope(store, scan_id, *job), jobs)
+        results = pool.map(lambda job: _collect_scope(store, scan_id, *job, on_scope_done), jobs)
         failures.extend(failure for failure in results if failure)
     return failures
 
 
-def _collect_scope(store: Store, scan_id: int, collector: Any, scope: Scope, ctx: CollectContext) -> str | None:
+def _collect_scope(
+    store: Store, scan_id: int, collector: Any, scope: Scope, ctx: CollectContext, on_scope_done: ScopeDone
+) -> str | None:
+    failure = _collect_one_scope(store, scan_id, collector, scope, ctx)
+    on_scope_done(collector.name, scope.label or scope.key, failure)
+    return failure
+
+
+def _collect_one_scope(store: Store, scan_id: int, collector: Any, scope: Scope, ctx: CollectContext) -> str | None:
     run_id = store.begin_collector_run(scan_id, collector.name, collector.provider, scope.key, "live")
     try:
         records = list(collector.collect(ctx, scope))
@@ -124,7 +139,13 @@ def _collect_scope(store: Store, scan_id: int, collector: Any, scope: Scope, ctx
     return None
 
 
-def collect(store: Store, settings: Settings, request: ScanRequest, plugins: Plugins) -> CollectOutcome:
+def _ignore(collector: str, scope: str, error: str | None) -> None:
+    """The default ScopeDone: nobody is watching."""
+
+
+def collect(
+    store: Store, settings: Settings, request: ScanRequest, plugins: Plugins, on_scope_done: ScopeDone = _ignore
+) -> CollectOutcome:
     """Collect everything the request names into a new scan. Bad offline files are refused before anything starts."""
     inputs = [read_offline(path, plugins) for path in request.offline]
     live_ctx = CollectContext(
@@ -142,10 +163,11 @@ def collect(store: Store, settings: Settings, request: ScanRequest, plugins: Plu
     offline_ctx = CollectContext(settings=settings, offline_documents=tuple((i.document, str(i.path)) for i in inputs))
     for item in inputs:
         failure = _collect_offline(store, scan_id, item, offline_ctx)
+        on_scope_done(item.collector.name, str(item.path), failure)
         if failure:
             failures.append(failure)
     if live:
-        failures.extend(_collect_live(store, scan_id, live, live_ctx))
+        failures.extend(_collect_live(store, scan_id, live, live_ctx, on_scope_done))
     link_agents(store, scan_id)
     status = store.finish_scan(scan_id)
     return CollectOutcome(scan_id, status, failures)
