@@ -70,7 +70,7 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory, plugins: Plugins) -> dict
     catalogue = default_operation_catalogue()
     for definition in definitions:  # names that match no known operation: kept literally, listed for review
         role = evaluate_role(_role_document(definition), catalogue)
-        found[definition["roleName"]] += [f"unknown {w.split(' matches')[0]}" for w in role.warnings]
+        found[definition["roleName"]] += [f"warning: {w}" for w in role.warnings]
     return {role: sorted(hits) for role, hits in sorted(found.items())}
 
 

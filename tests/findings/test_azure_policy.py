@@ -79,3 +79,12 @@ def test_an_assignment_covers_its_scope_and_everything_below() -> None:
     assert covers("/", "/subscriptions/s1")
     assert not covers("/subscriptions/s1/resourceGroups/rg", "/subscriptions/s1")
     assert not covers("/subscriptions/s1", "/subscriptions/s10")
+
+
+def test_a_data_action_listed_under_actions_grants_nothing_and_is_reported(catalogue: OperationCatalogue) -> None:
+    misplaced = evaluate_role(role(["Microsoft.KeyVault/vaults/secrets/getSecret/action"]), catalogue)
+    assert not misplaced.grants("Microsoft.KeyVault/vaults/secrets/getSecret/action", catalogue)
+    assert misplaced.warnings == (
+        "action 'Microsoft.KeyVault/vaults/secrets/getSecret/action' names only data actions, which it cannot grant "
+        "there",
+    )

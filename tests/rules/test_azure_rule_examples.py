@@ -5,7 +5,8 @@ Each example describes a small Azure estate; the test writes it as the `az` expo
 list`, `az resource show`, and Graph's servicePrincipalSignInActivities) and runs the real pipeline on them. Keys:
 
 - `description` (required);
-- `identities`: user-assigned identities `[{"name", "tags", "federated_credentials": [{"name", "issuer", "subject"}]}]`;
+- `identities`: user-assigned identities `[{"name", "tags", "created_days_ago", "federated_credentials": [{"name",
+  "issuer", "subject"}]}]`;
 - `assignments`: `[{"principal", "role", "scope", "condition", "subscription"}]`. `principal` names an identity,
   a resource (its system-assigned identity) or otherwise a service principal; `role` a built-in role from
   tests/rules/azure_builtin_roles.json (real definitions) or a `custom_roles` entry; `scope` is `root`,
@@ -36,6 +37,7 @@ from agentiam.config import AzureSettings, Settings
 from tests.conftest import Scanner
 
 EXAMPLES = Path(__file__).parent / "examples"
+# Real built-in role definitions, from easimon/azure-builtin-roles (MIT), as `az role definition list` prints them.
 BUILTIN = {d["roleName"]: d for d in json.loads((Path(__file__).parent / "azure_builtin_roles.json").read_text())}
 SUBSCRIPTIONS = {"prod": "11111111-1111-4111-8111-111111111111", "dev": "22222222-2222-4222-8222-222222222222"}
 TENANT = "33333333-3333-4333-8333-333333333333"
@@ -116,6 +118,7 @@ def _exports(example: dict[str, Any]) -> list[Any]:
             "tenantId": TENANT,
             "tags": spec.get("tags", {}),
             "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
+            **_system_data(spec),
         }
         for spec in example.get("identities", [])
     ]
@@ -139,6 +142,12 @@ def _exports(example: dict[str, Any]) -> list[Any]:
     if "sign_ins" in example:
         exports.append({"value": _sign_ins(example["sign_ins"])})
     return exports
+
+
+def _system_data(spec: dict[str, Any]) -> dict[str, Any]:
+    if "created_days_ago" not in spec:
+        return {}
+    return {"systemData": {"createdAt": (datetime.now(UTC) - timedelta(days=spec["created_days_ago"])).isoformat()}}
 
 
 def _resource(spec: dict[str, Any], principals: dict[str, str]) -> dict[str, Any]:
@@ -226,6 +235,14 @@ def _scan(example: dict[str, Any], scan_document: Scanner, settings: Settings) -
     return scan_document(first, *more)
 
 
+def _hits(rule_id: str, example: dict[str, Any], scan_document: Scanner, settings: Settings) -> list[Any]:
+    """The rule's findings on the example's subject, from a scan that imported every export cleanly."""
+    report = _scan(example, scan_document, settings)
+    assert report.scan.status == "complete", report.issues
+    subject = example.get("subject", "example-identity")
+    return [f for f in report.findings if f.rule_id == rule_id and f.subject_name == subject]
+
+
 def test_every_azure_rule_has_passing_and_failing_examples(plugins: Any) -> None:
     azure = [rule_id for rule_id in plugins.rules if rule_id.startswith("AZURE-")]
     assert azure
@@ -238,13 +255,8 @@ def test_every_azure_rule_has_passing_and_failing_examples(plugins: Any) -> None
 def test_failing_example_is_reported(
     rule_id: str, example: dict[str, Any], scan_document: Scanner, settings: Settings
 ) -> None:
-    report = _scan(example, scan_document, settings)
-    assert report.scan.status == "complete", report.issues
-    subject = example.get("subject", "example-identity")
-    hits = [f for f in report.findings if f.rule_id == rule_id and f.subject_name == subject]
-    assert hits, (
-        f"{example['description']}: expected {rule_id}; found {[(f.rule_id, f.subject_name) for f in report.findings]}"
-    )
+    hits = _hits(rule_id, example, scan_document, settings)
+    assert hits, f"{example['description']}: expected {rule_id}"
     expect = example.get("expect", {})
     if "severity" in expect:
         assert hits[0].severity == expect["severity"], hits[0].evidence["severity_steps"]
@@ -258,8 +270,5 @@ def test_failing_example_is_reported(
 def test_passing_example_is_not_reported(
     rule_id: str, example: dict[str, Any], scan_document: Scanner, settings: Settings
 ) -> None:
-    report = _scan(example, scan_document, settings)
-    assert report.scan.status == "complete", report.issues
-    subject = example.get("subject", "example-identity")
-    hits = [f for f in report.findings if f.rule_id == rule_id and f.subject_name == subject]
+    hits = _hits(rule_id, example, scan_document, settings)
     assert not hits, f"{example['description']}: unexpected {[h.message for h in hits]}"

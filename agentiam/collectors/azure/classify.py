@@ -10,8 +10,6 @@ from agentiam.collectors.azure.snapshot import RawObject
 from agentiam.config import AzureSettings, Settings
 from agentiam.inventory.records import Evidence
 
-AI_ACCOUNT_TYPES = {"microsoft.cognitiveservices/accounts"}
-AI_PROJECT_TYPES = {"microsoft.cognitiveservices/accounts/projects"}
 ML_WORKSPACE = "microsoft.machinelearningservices/workspaces"  # hub-based Foundry: kind Hub or Project
 _KINDS_BY_TYPE = {
     "microsoft.web/sites": "azure_web_app",
@@ -20,6 +18,9 @@ _KINDS_BY_TYPE = {
     "microsoft.app/jobs": "azure_container_app_job",
     "microsoft.cognitiveservices/accounts": "azure_ai_account",
     "microsoft.cognitiveservices/accounts/projects": "azure_ai_project",
+    # Foundry agent applications and their deployments (API 2025-10-01-preview and later)
+    "microsoft.cognitiveservices/accounts/projects/applications": "azure_ai_agent",
+    "microsoft.cognitiveservices/accounts/projects/applications/agentdeployments": "azure_ai_agent",
     "microsoft.containerservice/managedclusters": "azure_aks_cluster",
     "microsoft.compute/virtualmachines": "azure_vm",
 }
@@ -41,10 +42,12 @@ def workload_kind(resource: RawObject) -> str | None:
 
 
 def agent_evidence(resource: RawObject, kind: str, tags: dict[str, str], settings: Settings) -> list[Evidence]:
-    """A Foundry project is an agent runtime by what it is; anything else is an agent when tagged as one."""
+    """A Foundry project or agent is an agent runtime by what it is; anything else is an agent when tagged as one."""
     evidence = []
     if kind == "azure_ai_project":
         evidence.append(Evidence(reason="foundry-project", detail=str(resource.get("name") or "")))
+    if kind == "azure_ai_agent":
+        evidence.append(Evidence(reason="foundry-agent", detail=str(resource.get("name") or "")))
     evidence.extend(agent_tag_evidence(tags, settings.classification))
     return evidence
 

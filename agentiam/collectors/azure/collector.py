@@ -8,20 +8,16 @@ the records it is the source of, looking the rest up there, whatever order the f
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
 from agentiam.collectors.azure.export import FORMAT, AzureExport, looks_like_az_export, read_export
 from agentiam.collectors.azure.transform import AzureReference, transform_snapshot
 from agentiam.collectors.base import CollectContext, OfflineImport, Scope
-from agentiam.errors import CollectorError
-from agentiam.inventory.records import AnyRecord
+from agentiam.inventory.records import AnyRecord, IdentityRecord, WorkloadRecord
 
 _OFFLINE_SCAN = "azure-offline-scan"
-LIVE_READER = "agentiam.collectors.azure.live"
 
 
 @dataclass
@@ -51,15 +47,21 @@ class AzureCollector:
     provider = "azure"
     offline_format = FORMAT
 
+    # Reading a live subscription is live.py's (the Azure SDK); this class only transforms what it reads.
     def live_requested(self, ctx: CollectContext) -> bool:
-        live = _live_reader()
-        return live is not None and bool(live.live_requested(ctx))
+        from agentiam.collectors.azure import live
+
+        return live.live_requested(ctx)
 
     def scopes(self, ctx: CollectContext) -> list[Scope]:
-        return list(_require_live_reader().subscription_scopes(ctx))
+        from agentiam.collectors.azure import live
+
+        return live.subscription_scopes(ctx)
 
     def collect(self, ctx: CollectContext, scope: Scope) -> Iterator[AnyRecord]:
-        snapshot = _require_live_reader().read_subscription(ctx, scope)
+        from agentiam.collectors.azure import live
+
+        snapshot = live.read_subscription(ctx, scope)
         yield from transform_snapshot(snapshot, ctx.settings)
 
     def detect(self, document: Any) -> bool:
@@ -77,24 +79,8 @@ class AzureCollector:
         return OfflineImport(scope=scope, records=records)
 
 
-def _live_reader() -> ModuleType | None:
-    """live.py reads subscriptions through the Azure SDK; it is imported when used, and an installation without it
-    still imports `az` exports."""
-    try:
-        return importlib.import_module(LIVE_READER)
-    except ModuleNotFoundError as exc:
-        if exc.name != LIVE_READER:
-            raise
-        return None
-
-
-def _require_live_reader() -> ModuleType:
-    live = _live_reader()
-    if live is None:
-        raise CollectorError("live Azure collection is not available in this installation")
-    return live
-
-
 def _scope_of(records: list[AnyRecord]) -> str:
-    scopes = sorted({str(getattr(r, "scope", "") or "") for r in records if hasattr(r, "uid")} - {""})
-    return ",".join(scopes) or "azure"
+    """The subscriptions an export's identities and workloads belong to; a tenant-wide file (sign-in activity, a
+    definitions list) names none."""
+    scopes = sorted({r.scope for r in records if isinstance(r, IdentityRecord | WorkloadRecord)} - {""})
+    return ",".join(scopes) or "tenant"

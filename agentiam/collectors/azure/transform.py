@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,6 +27,7 @@ from typing import Any
 from agentiam.collectors.aws.classify import owner_from_tags
 from agentiam.collectors.azure.classify import agent_evidence, environment_class, tags_of, workload_kind
 from agentiam.collectors.azure.export import subscription_in
+from agentiam.collectors.azure.ids import EVERYONE, EVERYONE_UID, client_id_alias, definition_guid, resource_uid, uid
 from agentiam.collectors.azure.snapshot import AzureSnapshot, RawObject
 from agentiam.config import Settings
 from agentiam.inventory.records import (
@@ -41,27 +42,9 @@ from agentiam.inventory.records import (
     WorkloadRecord,
 )
 
-EVERYONE = "00000000-0000-0000-0000-000000000000"
-EVERYONE_UID = "azure:everyone"
 SERVICE_ACCOUNT_SUBJECT = re.compile(r"^system:serviceaccount:([^:]+):([^:]+)$")
 NO_SIGN_INS = "no sign-in activity in the scan (Microsoft Graph servicePrincipalSignInActivities)"
 SKIPPED_PRINCIPAL_TYPES = ("User", "Group", "ForeignGroup", "Device")
-
-
-def uid(principal_id: str) -> str:
-    return f"azure:{principal_id.lower()}"
-
-
-def resource_uid(resource_id: str) -> str:
-    return f"azure:{resource_id.lower()}"
-
-
-def client_id_alias(client_id: str) -> str:
-    return f"azure:client-id:{client_id.lower()}"
-
-
-def definition_guid(definition_id: str) -> str:
-    return definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
 
 
 @dataclass
@@ -76,6 +59,7 @@ class AzureReference:
     sign_ins: dict[str, RawObject] | None = None  # by app (client) id
     sign_ins_unavailable: str | None = None
     subscriptions: dict[str, RawObject] = field(default_factory=dict)
+    _environments: dict[str, str | None] = field(default_factory=dict, repr=False)
 
     def add(self, snapshot: AzureSnapshot, subscriptions: dict[str, RawObject] | None = None) -> None:
         for definition in snapshot.role_definitions:
@@ -96,7 +80,8 @@ class AzureReference:
                 continue
             if identity.get("principalId"):
                 self.managed_principals.add(str(identity["principalId"]).lower())
-            for uami_id, details in (identity.get("userAssignedIdentities") or {}).items():
+            attached = identity.get("userAssignedIdentities")
+            for uami_id, details in (attached if isinstance(attached, dict) else {}).items():
                 self.attached.setdefault(uami_id.lower(), []).append(str(resource.get("id")))
                 if isinstance(details, dict) and details.get("principalId"):
                     self.managed_principals.add(str(details["principalId"]).lower())
@@ -106,11 +91,15 @@ class AzureReference:
         if snapshot.subscription_id and snapshot.subscription:
             self.subscriptions[snapshot.subscription_id] = snapshot.subscription
         self.subscriptions.update(subscriptions or {})
+        self._environments.clear()  # a subscription's name or tags may have just arrived
 
     def environment(self, subscription_id: str, settings: Settings) -> str | None:
-        if not subscription_id:
-            return None
-        return environment_class(subscription_id, self.subscriptions.get(subscription_id), settings.azure)
+        """The subscription's environment class, worked out once per subscription (every assignment asks)."""
+        if subscription_id not in self._environments:
+            subscription = self.subscriptions.get(subscription_id)
+            found = environment_class(subscription_id, subscription, settings.azure) if subscription_id else None
+            self._environments[subscription_id] = found
+        return self._environments[subscription_id]
 
 
 def reference_of(snapshots: Iterable[AzureSnapshot]) -> AzureReference:
@@ -143,10 +132,10 @@ class _Entries:
         self.source = source
         self.records: list[AnyRecord] = []
 
-    def each(self, part: str, entries: Iterable[Any], transform: Any) -> None:
+    def each(self, part: str, entries: Iterable[Any], transform: Callable[[Any], Iterable[AnyRecord]]) -> None:
         for position, entry in enumerate(entries):
             try:
-                self.records.extend(transform(entry))
+                self.records.extend(list(transform(entry)))  # all of an entry's records, or none
             except (AttributeError, KeyError, TypeError, ValueError) as exc:
                 name = entry.get("id") or entry.get("name") if isinstance(entry, dict) else None
                 where = f"{self.source}: {part}[{position}]" + (f" ({name})" if isinstance(name, str) else "")
@@ -326,6 +315,7 @@ def _user_assigned_identity(entry: Any, reference: AzureReference, settings: Set
         scope=subscription,
         tags=tags,
         owner=owner_from_tags(tags, settings.classification),
+        created_at=_created_at(entry),
         is_agent=bool(evidence := agent_evidence(entry, "azure_user_assigned_identity", tags, settings)),
         agent_evidence=evidence,
         attributes={
@@ -381,6 +371,12 @@ def _federated_credentials(identity_id: str, credentials: list[Any], reference: 
     return entries
 
 
+def _created_at(entry: RawObject) -> datetime | None:
+    """ARM's systemData.createdAt, when the export carries it (an identity created yesterday is not unused)."""
+    stamp = (entry.get("systemData") or {}).get("createdAt")
+    return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")) if stamp else None
+
+
 def _resource_group(resource_id: str) -> str | None:
     parts = resource_id.split("/")
     lowered = [p.lower() for p in parts]
@@ -403,11 +399,11 @@ def _workload_attributes(resource: RawObject, kind: str) -> dict[str, Any]:
         "properties_known": isinstance(props, dict),
     }
     props = props if isinstance(props, dict) else {}
-    if kind in ("azure_ai_account", "azure_ai_project"):
+    if kind == "azure_ai_account":
         # Unknown (None) when the export has no properties: `az resource list` leaves them out.
         attributes["disable_local_auth"] = props.get("disableLocalAuth") if "disableLocalAuth" in props else None
-        if "/projects/" in resource_id.lower():
-            attributes["account_id"] = resource_id.lower().rsplit("/projects/", 1)[0]
+    if kind in ("azure_ai_project", "azure_ai_agent") and "/projects/" in resource_id.lower():
+        attributes["account_id"] = resource_id.lower().rsplit("/projects/", 1)[0]
     if kind == "azure_aks_cluster":
         issuer = (props.get("oidcIssuerProfile") or {}).get("issuerURL")
         attributes["oidc_issuer"] = issuer
@@ -454,6 +450,7 @@ def _resource(entry: Any, reference: AzureReference, settings: Settings) -> Iter
             native_id=resource_id,
             scope=subscription,
             tags=tags,
+            created_at=_created_at(entry),
             owner=owner_from_tags(tags, settings.classification),
             attributes={
                 "principal_id": principal_id,
@@ -548,14 +545,8 @@ def transform_snapshot(
             entries.records.extend(_sign_in(app_id, activity, reference, snapshot.source))
         entries.records.extend(_never_signed_in(reference, snapshot.source))
     records = entries.records
-    records.extend(snapshot.issues)
+    records.extend(snapshot.issues)  # the reader's, including each part it could not read (not_evaluated)
     records.extend(_assignment_issues(state, snapshot.source))
-    records.extend(
-        IssueRecord(
-            subject_uid=None, source=f"{snapshot.source}: {part}", problem=f"not evaluated: {why}", severity="warning"
-        )
-        for part, why in sorted(snapshot.not_evaluated.items())
-    )
     return records
 
 

@@ -24,11 +24,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from agentiam.collectors.azure.ids import EVERYONE_UID, definition_guid
 from agentiam.findings.data.azure_rbac import SCOPE_LEVELS, ScopeLevel
 from agentiam.findings.policy.azure_catalogue import OperationCatalogue, pattern_matches
 
-EVERYONE = "00000000-0000-0000-0000-000000000000"  # the principal id deny assignments use for "all principals"
-EVERYONE_UID = "azure:everyone"
 _PATTERN_KEYS = ("actions", "notActions", "dataActions", "notDataActions")
 
 
@@ -81,10 +80,6 @@ class RolePermissions:
         return sorted({p for b in self.blocks for p in (*b.actions, *b.data_actions) if "*" in p})
 
 
-def definition_guid(definition_id: str) -> str:
-    return definition_id.rstrip("/").rsplit("/", 1)[-1].lower()
-
-
 def _patterns(block: Mapping[str, Any], key: str) -> tuple[str, ...]:
     value = block.get(key) or []
     if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
@@ -93,12 +88,16 @@ def _patterns(block: Mapping[str, Any], key: str) -> tuple[str, ...]:
 
 
 def _unknown(patterns: Iterable[str], catalogue: OperationCatalogue, *, data: bool) -> list[str]:
-    plane = "data action" if data else "action"
-    return [
-        f"{plane} {p!r} matches no known operation (kept as written)"
-        for p in patterns
-        if p.strip("*") and not catalogue.expand(p, data=data)
-    ]
+    plane, other = ("data action", "action") if data else ("action", "data action")
+    warnings = []
+    for pattern in patterns:
+        if not pattern.strip("*") or catalogue.expand(pattern, data=data):
+            continue
+        if catalogue.expand(pattern, data=not data):
+            warnings.append(f"{plane} {pattern!r} names only {other}s, which it cannot grant there")
+        else:
+            warnings.append(f"{plane} {pattern!r} matches no known operation (kept as written)")
+    return warnings
 
 
 def evaluate_role(document: Mapping[str, Any], catalogue: OperationCatalogue) -> RolePermissions:

@@ -54,7 +54,7 @@ class OperationCatalogue:
         self._providers: dict[str, tuple[int, list[str]]] = {}
         for i, key in enumerate(ordered):
             self._providers.setdefault(key.partition("/")[0], (i, []))[1].append(key)
-        self._expanded: dict[tuple[str, bool], int] = {}
+        self._expanded: dict[str, int] = {}  # by lower-cased pattern, both planes
 
     def __len__(self) -> int:
         return len(self.names)
@@ -68,12 +68,11 @@ class OperationCatalogue:
 
     def expand(self, pattern: str, *, data: bool) -> int:
         """Bits of the operations of one plane that a pattern matches (0 when none); memoised per pattern."""
-        key = (pattern.lower(), data)
+        key = pattern.lower()
         bits = self._expanded.get(key)
-        if bits is None:
-            bits = self._expand_uncached(key[0]) & (self.data_mask if data else self.control_mask)
-            self._expanded[key] = bits
-        return bits
+        if bits is None:  # both planes at once: a role names most patterns in Actions and NotActions alike
+            bits = self._expanded[key] = self._expand_uncached(key)
+        return bits & (self.data_mask if data else self.control_mask)
 
     def _expand_uncached(self, pattern: str) -> int:
         if pattern.strip("*") == "":

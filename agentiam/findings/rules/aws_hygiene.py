@@ -345,21 +345,8 @@ def _workload(uid: str, row: Any, mechanism: str) -> dict[str, Any]:
     parameters={"max_workloads": 1},
 )
 def shared_identity(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit]:
-    if ctx.bindings.empty:
-        return
     identities = set(_audited(ctx)["uid"])
-    workloads = {row.uid: row for row in ctx.workloads.itertuples()}
-    bound: dict[str, dict[str, str]] = defaultdict(dict)
-    for row in ctx.bindings.itertuples():
-        if row.identity_uid in identities:
-            bound[row.identity_uid][row.workload_uid] = row.mechanism
-    for uid, by_workload in sorted(bound.items()):
-        if len(by_workload) <= int(params["max_workloads"]):
-            continue
-        described = [
-            _workload(workload_uid, workloads.get(workload_uid), mechanism)
-            for workload_uid, mechanism in sorted(by_workload.items())
-        ]
+    for uid, described in crowded_identities(ctx, identities, int(params["max_workloads"])):
         agents = sum(w["is_agent"] for w in described)
         yield Hit(
             subject_uid=uid,
@@ -369,6 +356,23 @@ def shared_identity(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hi
             + (" ..." if len(described) > 5 else ""),
             evidence={"workloads": described, "workloads_count": len(described)},
         )
+
+
+def crowded_identities(
+    ctx: AnalysisContext, identities: set[str], limit: int, mechanism: str | None = None
+) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """(identity uid, its bound workloads described) for each of `identities` bound to more than `limit`
+    workloads (through `mechanism` only, when given)."""
+    if ctx.bindings.empty:
+        return
+    workloads = {row.uid: row for row in ctx.workloads.itertuples()}
+    bound: dict[str, dict[str, str]] = defaultdict(dict)
+    for row in ctx.bindings.itertuples():
+        if row.identity_uid in identities and mechanism in (None, row.mechanism):
+            bound[row.identity_uid][row.workload_uid] = row.mechanism
+    for uid, by_workload in sorted(bound.items()):
+        if len(by_workload) > limit:
+            yield uid, [_workload(w, workloads.get(w), m) for w, m in sorted(by_workload.items())]
 
 
 @rule(

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from agentiam.findings.context import AnalysisContext
+from agentiam.findings.policy.azure import covers
 from agentiam.findings.registry import Hit, rule
-from agentiam.findings.rules.aws_hygiene import NHI1, NHI9, _workload, idleness, last_uses
+from agentiam.findings.rules.aws_hygiene import NHI1, NHI9, crowded_identities, idleness, last_uses
 from agentiam.inventory import views
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
@@ -100,15 +101,7 @@ def risky_federated_credentials(ctx: AnalysisContext, params: dict[str, Any]) ->
 def reused_identity(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit]:
     identities = ctx.identities
     uamis = set(identities["uid"][identities["identity_kind"] == "azure_user_assigned_identity"])
-    workloads = {row.uid: row for row in ctx.workloads.itertuples()}
-    bound: dict[str, dict[str, str]] = defaultdict(dict)
-    for row in ctx.bindings.itertuples():
-        if row.mechanism == "azure_mi" and row.identity_uid in uamis:
-            bound[row.identity_uid][row.workload_uid] = row.mechanism
-    for uid, by_workload in sorted(bound.items()):
-        if len(by_workload) <= int(params["max_resources"]):
-            continue
-        described = [_workload(w, workloads.get(w), m) for w, m in sorted(by_workload.items())]
+    for uid, described in crowded_identities(ctx, uamis, int(params["max_resources"]), mechanism="azure_mi"):
         yield Hit(
             subject_uid=uid,
             message=f"{ctx.subjects[uid]['name']} is attached to {len(described)} resources: "
@@ -150,10 +143,15 @@ def unused_identity(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hi
         else:
             continue
         last = used.get(row.uid)
+        if last:
+            when = f"for {idle_days} days (last {last:%Y-%m-%d})"
+        elif idle_days is not None:
+            when = f"for {idle_days} days: never within the sign-in report's retention, created {idle_days} days ago"
+        else:
+            when = "within the sign-in report's retention"
         yield Hit(
             subject_uid=row.uid,
-            message=f"{row.name} has not signed in "
-            + (f"for {idle_days} days (last {last:%Y-%m-%d})" if last else "within the sign-in report's retention"),
+            message=f"{row.name} has not signed in {when}",
             evidence={"last_sign_in": last.isoformat() if last else None, "idle_days": idle_days, "unused_days": days},
         )
 
@@ -174,24 +172,37 @@ def unused_identity(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hi
 )
 def ai_account_keys(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit]:
     workloads = ctx.workloads
-    ai = workloads[workloads["workload_kind"].isin(["azure_ai_account", "azure_ai_project"])]
-    agent_accounts = {
-        (row.attributes or {}).get("account_id") for row in ai.itertuples() if row.is_agent and row.attributes
-    }
+    ai = workloads[workloads["workload_kind"].isin(["azure_ai_account", "azure_ai_project", "azure_ai_agent"])]
+    hosting = {(row.attributes or {}).get("account_id") for row in ai.itertuples() if row.is_agent}
+    # Agent identities with a role on an account (or one of its projects) use it, whoever hosts the agent.
+    users: dict[str, set[str]] = defaultdict(set)
+    for principal in ctx.azure_principals:
+        if principal.is_agent:
+            for assignment in principal.assignments:
+                users[assignment.scope.lower()].add(principal.name)
     for row in ai[ai["workload_kind"] == "azure_ai_account"].itertuples():
         attributes = row.attributes or {}
         if attributes.get("disable_local_auth") is not False:
             continue  # disabled, or not known (the export had no properties)
-        projects = str(attributes.get("resource_id", "")).lower() in agent_accounts
-        if not (row.is_agent or projects):
+        account = str(attributes.get("resource_id", "")).lower()
+        agents = sorted({name for scope, names in users.items() if covers(account, scope) for name in names})
+        why = [
+            reason
+            for reason, holds in (
+                ("it hosts agents (Foundry projects or agent applications)", account in hosting),
+                ("it is an agent's", bool(row.is_agent)),
+                (f"agent identities use it ({', '.join(agents[:5])})", bool(agents)),
+            )
+            if holds
+        ]
+        if not why:
             continue
-        why = "it hosts agent projects" if projects else "it is an agent's"
         yield Hit(
             subject_uid=row.uid,
-            message=f"AI account {row.name} allows key-based access (disableLocalAuth is false) and {why}",
+            message=f"AI account {row.name} allows key-based access (disableLocalAuth is false) and {'; '.join(why)}",
             evidence={
                 "disable_local_auth": False,
-                "agent_projects": projects,
                 "resource_id": attributes.get("resource_id"),
+                "agent_identities": agents,
             },
         )

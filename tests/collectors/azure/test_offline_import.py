@@ -237,3 +237,53 @@ def test_sign_in_activity_becomes_usage_and_absence_of_a_listing_is_recorded(set
         r for r in transform_snapshot(exports[0].snapshot, settings, reference) if isinstance(r, IdentityRecord)
     ]
     assert identity.attributes["sign_in_activity"] == "recorded"
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "kind", "workload_kind", "agent"),
+    [
+        ("Microsoft.Web/sites", "functionapp,linux", "azure_function_app", False),
+        ("Microsoft.Web/sites", "functionapp,workflowapp", "azure_logic_app", False),
+        ("Microsoft.Web/sites", "app,linux", "azure_web_app", False),
+        ("Microsoft.App/containerApps", None, "azure_container_app", False),
+        ("Microsoft.App/jobs", None, "azure_container_app_job", False),
+        ("Microsoft.CognitiveServices/accounts", "AIServices", "azure_ai_account", False),
+        ("Microsoft.CognitiveServices/accounts/projects", None, "azure_ai_project", True),
+        ("Microsoft.CognitiveServices/accounts/projects/applications", None, "azure_ai_agent", True),
+        ("Microsoft.MachineLearningServices/workspaces", "Project", "azure_ai_project", True),
+        ("Microsoft.ContainerService/managedClusters", None, "azure_aks_cluster", False),
+        ("Microsoft.Compute/virtualMachines", None, "azure_vm", False),
+        ("Microsoft.Automation/automationAccounts", None, "azure_resource", False),
+    ],
+)
+def test_each_resource_kind_is_a_workload_of_its_own_kind(
+    resource_type: str, kind: str | None, workload_kind: str, agent: bool, settings: Settings
+) -> None:
+    resource = {
+        "id": f"{RG}/providers/{resource_type}/x",
+        "name": "x",
+        "type": resource_type,
+        "kind": kind,
+        "identity": {"type": "SystemAssigned", "principalId": "99999999-0000-4000-8000-000000000009"},
+    }
+    records = transform_snapshot(read_export([resource], "resources.json").snapshot, settings)
+    (workload,) = [r for r in records if isinstance(r, WorkloadRecord)]
+    assert (workload.workload_kind, workload.is_agent) == (workload_kind, agent)
+
+
+def test_a_resource_without_an_identity_that_runs_nothing_is_not_a_workload(settings: Settings) -> None:
+    vault = {"id": f"{RG}/providers/Microsoft.KeyVault/vaults/kv", "name": "kv", "type": "Microsoft.KeyVault/vaults"}
+    assert transform_snapshot(read_export([vault], "resources.json").snapshot, settings) == []
+
+
+def test_a_malformed_resource_costs_only_itself(settings: Settings) -> None:
+    broken = {
+        **FUNCTION_APP,
+        "id": f"{RG}/providers/Microsoft.Web/sites/broken",
+        "identity": {"userAssignedIdentities": ["x"]},
+    }
+    exports = read_export([broken, FUNCTION_APP], "resources.json")
+    records = transform_snapshot(exports.snapshot, settings, reference_of([exports.snapshot]))
+    errors = [r for r in records if isinstance(r, IssueRecord) and r.severity == "error"]
+    assert [e.source for e in errors] == [f"resources.json: resources[0] ({broken['id']})"]
+    assert [r.name for r in records if isinstance(r, WorkloadRecord)] == ["invoice-agent"]  # nothing of the broken one
