@@ -13,7 +13,7 @@ import pytest
 
 from agentiam.reports.charts import BAR_WIDTH, summary_charts
 from agentiam.reports.html_report import HtmlReporter, evidence_html
-from agentiam.reports.model import ReportData, ScanChanges, WorkloadRow
+from agentiam.reports.model import OverdueRevocation, ReportData, ScanChanges, WorkloadRow
 from tests.reports.synthetic import HOSTILE_NAME, synthetic_report
 
 
@@ -516,3 +516,28 @@ def test_a_hostile_role_name_is_escaped_in_every_place_it_is_shown():
     # In row cells, agent chains, chart labels' tooltips and attributes alike.
     assert html.count(escaped) > 100
     assert parse(html).find("img") == []
+
+
+def test_revocations_still_present_are_listed_as_overdue_with_the_reviewer_and_escaped(report_data):
+    assert 'id="overdue"' not in render(report_data)
+
+    report_data.overdue_revocations = [
+        OverdueRevocation(
+            "aws:arn:aws:iam::1:role/r",
+            HOSTILE_NAME,
+            "permission",
+            "AdminAccess",
+            "arn:p",
+            "",
+            "",
+            "bob",
+            report_data.generated_at,
+            "no longer needed",
+            3,
+            "review.csv line 7",
+        )
+    ]
+    overdue = section(render(report_data), "overdue")
+
+    assert "AdminAccess" in overdue and "bob" in overdue and "review.csv line 7" in overdue
+    assert "scan #3" in overdue and "<script>" not in overdue
