@@ -343,3 +343,52 @@ def test_in_cluster_without_the_service_environment_fails_clearly(
     (scope,) = cluster_scopes(ctx)
     with pytest.raises(CollectorError, match="in-cluster configuration: cannot configure a client"):
         read_cluster(ctx, scope)
+
+
+def _permission(path: str) -> tuple[str, str, str]:
+    """(verb, API group, resource) of a request, or ("get", "", "<non-resource URL>") for discovery and OIDC."""
+    parts = path.strip("/").split("/")
+    if parts[0] == "api" and len(parts) > 2:
+        group, rest = "", parts[2:]
+    elif parts[0] == "apis" and len(parts) > 3:
+        group, rest = parts[1], parts[3:]
+    else:
+        return "get", "", "/apis/*" if parts[0] == "apis" and len(parts) > 1 else path
+    if rest[0] == "namespaces" and len(rest) > 2:
+        rest = rest[2:]
+    return ("get" if len(rest) == 2 else "list"), group, rest[0]
+
+
+def test_the_deployed_cluster_role_grants_exactly_what_the_live_reader_uses(
+    tmp_path: Path, kube_server: StartServer
+) -> None:
+    import yaml
+
+    server = kube_server(oidc_issuer="https://issuer.example")
+    server.load(k.crd("kagent.dev", "Agent", "agents"), k.crd("agents.x-k8s.io", "Agent", "agents", "v1"))
+    server.load({"apiVersion": "kagent.dev/v1alpha1", "kind": "Agent", "metadata": k.meta("a", "agents", uid="a-1")})
+    server.load({"apiVersion": "agents.x-k8s.io/v1", "kind": "Agent", "metadata": k.meta("b", "agents")})
+    agent = {"app": "ai-agent"}
+    chains = [("Deployment", "apps/v1", "ReplicaSet"), ("CronJob", "batch/v1", "Job")]
+    for top, api_version, middle in chains:
+        server.load(k.controller(top, api_version, "top", "agents"))
+        up = k.owner(top, api_version, "top", f"{top.lower()}-agents-top")
+        server.load(k.controller(middle, api_version, "mid", "agents", up))
+        down = k.owner(middle, api_version, "mid", f"{middle.lower()}-agents-mid")
+        server.load(k.pod(f"via-{middle.lower()}", "agents", labels=agent, owned_by=down))
+    for kind in ("StatefulSet", "DaemonSet"):
+        server.load(k.controller(kind, "apps/v1", "set", "agents"))
+        owned = k.owner(kind, "apps/v1", "set", f"{kind.lower()}-agents-set")
+        server.load(k.pod(f"via-{kind.lower()}", "agents", labels=agent, owned_by=owned))
+    server.load(*k.small_cluster())
+    _read(_one_cluster(tmp_path, server))
+
+    used = {_permission(r.path) for r in server.requests}
+    rbac = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes" / "rbac.yaml"
+    (role,) = [d for d in yaml.safe_load_all(rbac.read_text()) if d and d["kind"] == "ClusterRole"]
+    granted = set()
+    for rule in role["rules"]:
+        for verb in rule["verbs"]:
+            granted |= {(verb, "", url) for url in rule.get("nonResourceURLs", [])}
+            granted |= {(verb, g, r) for g in rule.get("apiGroups", []) for r in rule.get("resources", [])}
+    assert used == granted
