@@ -369,8 +369,13 @@ class _ClusterReader:
         )
 
     def _listing(self, kind: str, resource: str, path: str, query: list[tuple[str, Any]]) -> Iterator[RawObject]:
+        """Each object of a listing once, even when a restart (410) serves the first pages again."""
+        seen: set[str] = set()
         try:
-            yield from self.api.pages(path, query, self._restarted)
+            for obj in self.api.pages(path, query, self._restarted):
+                if _uid(obj) not in seen:
+                    seen.add(_uid(obj))
+                    yield obj
         except _Forbidden as exc:
             self._not_evaluated(kind, "list", resource, str(exc))
 
