@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,17 +28,21 @@ from agentiam.config import AwsSettings, KubernetesSettings, Settings, load_sett
 from agentiam.errors import AgentiamError, UsageError
 from agentiam.findings.registry import SEVERITIES
 from agentiam.findings.rule_docs import render_markdown
+from agentiam.findings.suppressions import Suppression, load_suppressions
 from agentiam.history import ScanDiff, default_scans, diff_scans
 from agentiam.inventory import views
 from agentiam.inventory.store import Store
 from agentiam.logs import JsonFormatter
 from agentiam.pipeline import ScanRequest, analyze_scan, collect
 from agentiam.plugins import Plugins, installed_plugins
+from agentiam.progress import collection_progress
+from agentiam.reports.access_review import ReviewCsvReporter
 from agentiam.reports.base import write_report, write_reports
 from agentiam.reports.console import print_summary
 from agentiam.reports.gate import evaluate_gate, exit_code, load_baseline, write_baseline
 from agentiam.reports.loader import load_report_data, resolve_scan_id
 from agentiam.reports.model import ReportData
+from agentiam.reports.review_import import import_review
 
 log = logging.getLogger("agentiam")
 # Messages name paths: never break them. Logs of CI jobs are wider than the 80 columns rich assumes off a terminal.
@@ -49,8 +54,9 @@ SEVERITY = click.Choice(SEVERITIES, case_sensitive=False)
 class State:
     """What every command gets from the root group: settings, and the store opened on demand."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, quiet: bool = False) -> None:
         self.settings = settings
+        self.quiet = quiet
         self._store: Store | None = None
 
     def store(self, *, reading: bool = False) -> Store:
@@ -123,7 +129,7 @@ def cli(
 ) -> None:
     """Which identities do your AI agents run as, and what can they do?"""
     _setup_logging(verbose, quiet, log_format)
-    ctx.obj = State(load_settings(config_file, {"db": db} if db else {}))
+    ctx.obj = State(load_settings(config_file, {"db": db} if db else {}), quiet=quiet)
 
 
 # -- scan / collect / analyze ------------------------------------------------------------------------------------
@@ -251,9 +257,25 @@ def _validated(model: type[SettingsSection], values: dict[str, Any]) -> Settings
         raise UsageError(f"invalid option: {problems}") from None
 
 
+_SUPPRESSIONS_OPTION = click.option(
+    "--suppressions",
+    "suppressions_file",
+    type=click.Path(dir_okay=False),
+    help="YAML file of accepted findings (rule, subject glob, owner, reason, expires). [default: suppressions_file]",
+)
+
+
+def _suppressions(state: State, path: str | None) -> list[Suppression]:
+    chosen = path or state.settings.suppressions_file
+    if not chosen:
+        return []
+    return load_suppressions(Path(chosen), state.settings.suppression_max_days, datetime.now(UTC).date())
+
+
 def _collect(state: State, flags: CollectionFlags) -> tuple[int, str]:
     request = _scan_request(state, flags)
-    outcome = collect(state.store(), state.settings, request, state.plugins)
+    with collection_progress(err, quiet=state.quiet) as on_scope_done:
+        outcome = collect(state.store(), state.settings, request, state.plugins, on_scope_done)
     for failure in outcome.failures:
         err.print(f"[red]collection failed:[/] {failure}", highlight=False)
     log.info("scan %d collected: %s", outcome.scan_id, outcome.status)
@@ -267,15 +289,16 @@ def _collect(state: State, flags: CollectionFlags) -> tuple[int, str]:
 @click.option(
     "--output-dir",
     type=click.Path(file_okay=False),
-    help="Also write every report (HTML, CSV, JSON, SARIF, OCSF) into this folder.",
+    help="Also write the reports (HTML, CSV, JSON, SARIF, OCSF) into this folder.",
 )
 @click.option(
     "--report-format",
     "report_formats",
     multiple=True,
     metavar="FORMAT",
-    help="With --output-dir: only these formats (repeatable). [default: all]",
+    help="With --output-dir: only these formats (repeatable; review-csv only when named). [default: all others]",
 )
+@_SUPPRESSIONS_OPTION
 @pass_state
 def scan(
     state: State,
@@ -284,12 +307,14 @@ def scan(
     allow_partial: bool,
     output_dir: str | None,
     report_formats: tuple[str, ...],
+    suppressions_file: str | None,
 ) -> None:
     """Collect, store and analyse: the whole pipeline."""
+    suppressions = _suppressions(state, suppressions_file)  # a bad file is refused before anything is collected
     scan_id, status = _collect(state, collection)
     if not _analyze(state, scan_id):
         status = "partial"  # a rule that crashed leaves the analysis incomplete: never a silent pass
-    data = load_report_data(state.store(), scan_id)
+    data = load_report_data(state.store(), scan_id, suppressions)
     print_summary(data, err)
     if output_dir:
         _write_reports(state, data, Path(output_dir), report_formats)
@@ -311,16 +336,18 @@ def collect_command(state: State, collection: CollectionFlags, allow_partial: bo
 
 @cli.command("analyze")
 @click.option("--scan", "scan_id", type=int, help="Scan to analyse. [default: the latest]")
+@_SUPPRESSIONS_OPTION
 @pass_state
-def analyze_command(state: State, scan_id: int | None) -> None:
+def analyze_command(state: State, scan_id: int | None, suppressions_file: str | None) -> None:
     """Run the rules over a collected scan."""
+    suppressions = _suppressions(state, suppressions_file)
     store = state.store()
     with store.read() as conn:
         chosen = scan_id or views.latest_scan_id(conn)
     if chosen is None:
         raise UsageError(f"{store.location}: no scan to analyse; run `agentiam collect` first")
     complete = _analyze(state, chosen)
-    print_summary(load_report_data(store, chosen), err)
+    print_summary(load_report_data(store, chosen, suppressions), err)
     sys.exit(exit_code(None, "complete" if complete else "partial", allow_partial=False))
 
 
@@ -337,23 +364,32 @@ def _analyze(state: State, scan_id: int) -> bool:
 
 
 @cli.command()
-@click.option("--format", "fmt", required=True, help="Output format: json, csv, html or sarif (or a plugin's).")
+@click.option(
+    "--format", "fmt", required=True, help="Output format: json, csv, review-csv, html, sarif, ocsf (or a plugin's)."
+)
 @click.option("-o", "--output", default="-", show_default=True, help="File to write, or - for stdout.")
 @click.option("--scan", "scan_id", type=int, help="Scan to report. [default: the latest analysed]")
+@_SUPPRESSIONS_OPTION
 @pass_state
-def report(state: State, fmt: str, output: str, scan_id: int | None) -> None:
+def report(state: State, fmt: str, output: str, scan_id: int | None, suppressions_file: str | None) -> None:
     """Render a scan's findings."""
     reporters = state.plugins.reporters
     if fmt not in reporters:
         raise UsageError(f"unknown report format {fmt!r}; available: {', '.join(sorted(reporters))}")
+    _render(state, reporters[fmt], output, scan_id, suppressions_file)
+
+
+def _render(state: State, reporter: Any, output: str, scan_id: int | None, suppressions_file: str | None) -> None:
+    """One report of one scan to a file or stdout: `report` and `review export` alike."""
+    suppressions = _suppressions(state, suppressions_file)
     store = state.store(reading=True)
-    data = load_report_data(store, resolve_scan_id(store, scan_id))
+    data = load_report_data(store, resolve_scan_id(store, scan_id), suppressions)
     if output == "-":
-        text = reporters[fmt].render(data)
+        text = reporter.render(data)
         click.echo(text, nl=not text.endswith("\n"))
     else:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
-        written = write_report(reporters[fmt], data, Path(output))
+        written = write_report(reporter, data, Path(output))
         err.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
 
 
@@ -373,6 +409,7 @@ def report(state: State, fmt: str, output: str, scan_id: int | None) -> None:
     help="Write the scan's open findings to this baseline file and exit 0, without gating.",
 )
 @click.option("--new-only", is_flag=True, help="Fail only on findings new (or reopened) since the previous scan.")
+@_SUPPRESSIONS_OPTION
 @pass_state
 def gate(
     state: State,
@@ -382,12 +419,14 @@ def gate(
     baseline_file: Path | None,
     create_baseline: Path | None,
     new_only: bool,
+    suppressions_file: str | None,
 ) -> None:
-    """Exit 1 if open findings at or above a severity exist (for CI)."""
+    """Exit 1 if open, unsuppressed findings at or above a severity exist (for CI)."""
     if create_baseline and (baseline_file or new_only):
         raise UsageError("--create-baseline does not gate: use it without --baseline and --new-only")
+    suppressions = _suppressions(state, suppressions_file)
     store = state.store(reading=True)
-    data = load_report_data(store, resolve_scan_id(store, scan_id))
+    data = load_report_data(store, resolve_scan_id(store, scan_id), suppressions)
     if create_baseline:
         count = write_baseline(data, create_baseline)
         err.print(f"wrote {create_baseline}: {count} fingerprint(s) from scan {data.scan.id}", highlight=False)
@@ -400,6 +439,8 @@ def gate(
         err.print(f"{result.excused_by_baseline} finding(s) excused by the baseline {baseline_file}", highlight=False)
     if new_only:
         err.print(f"{result.not_new} finding(s) not new since the previous scan", highlight=False)
+    if result.suppressed:
+        err.print(f"{result.suppressed} finding(s) suppressed (suppressions or review exceptions)", highlight=False)
     verdict = "passed" if result.passed else f"failed: {len(result.failing)} open finding(s) at or above"
     err.print(f"gate {verdict} {result.threshold} (scan {data.scan.id}, {data.scan.status})", highlight=False)
     sys.exit(exit_code(result, data.scan.status, allow_partial))
@@ -453,6 +494,33 @@ def _print_diff(result: ScanDiff) -> None:
             out.print(f"\n[bold]{title}[/bold] ({len(items)})", highlight=False)
             for item in items:
                 out.print("  " + line(item), highlight=False, markup=False)
+
+
+# -- review ------------------------------------------------------------------------------------------------------
+
+
+@cli.group()
+def review() -> None:
+    """Access reviews: export one row per identity and grant, import the reviewers' decisions."""
+
+
+@review.command("export")
+@click.option("-o", "--output", default="-", show_default=True, help="CSV file to write, or - for stdout.")
+@click.option("--scan", "scan_id", type=int, help="Scan to review. [default: the latest analysed]")
+@pass_state
+def review_export(state: State, output: str, scan_id: int | None) -> None:
+    """Write the access review (the same file as `report --format review-csv`)."""
+    _render(state, ReviewCsvReporter(), output, scan_id, None)
+
+
+@review.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_state
+def review_import(state: State, file: Path) -> None:
+    """Record the decisions of a reviewed CSV: all of them, or none if any row has a problem."""
+    result = import_review(state.store(), file, state.settings.suppression_max_days)
+    recorded = ", ".join(f"{count} {decision}" for decision, count in sorted(result.recorded.items())) or "nothing"
+    err.print(f"{file}: recorded {recorded}; {result.skipped} row(s) without a decision", highlight=False)
 
 
 # -- inventory ---------------------------------------------------------------------------------------------------
@@ -671,13 +739,21 @@ def db_upgrade(state: State) -> None:
 # -- demo --------------------------------------------------------------------------------------------------------
 
 
-def _write_reports(state: State, data: ReportData, folder: Path, formats: tuple[str, ...] = ()) -> list[Path]:
-    """The installed reporters' files (all, or those of `formats`), under their default names."""
+def _write_reports(
+    state: State, data: ReportData, folder: Path, formats: tuple[str, ...] = (), *, every: bool = False
+) -> list[Path]:
+    """The installed reporters' files under their default names: those of `formats`; else all but the ones written
+    only on request (the access review, which a scheduled scan rarely needs and which reads every policy again),
+    or truly all with `every`."""
     reporters = state.plugins.reporters
     unknown = sorted(set(formats) - set(reporters))
     if unknown:
         raise UsageError(f"unknown report format {', '.join(unknown)}; available: {', '.join(sorted(reporters))}")
-    chosen = [reporter for name, reporter in reporters.items() if not formats or name in formats]
+    chosen = [
+        reporter
+        for name, reporter in reporters.items()
+        if name in formats or (not formats and (every or not getattr(reporter, "on_request", False)))
+    ]
     written = write_reports(chosen, data, folder)
     err.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
     return written
@@ -710,7 +786,7 @@ def demo(ctx: click.Context, output_dir: str) -> None:
     data = load_report_data(state.store(), scan_id)
     print_summary(data, err)
     err.print(f"\nwrote {db_path}", highlight=False)
-    _write_reports(state, data, folder)
+    _write_reports(state, data, folder, every=True)
     err.print(
         f"open {folder / 'report.html'} in a browser; try `agentiam --db {db_path} inventory agents`", highlight=False
     )

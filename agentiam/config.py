@@ -83,6 +83,10 @@ class AzureSettings(_Section):
 class Settings(_Section):
     db: str = "agentiam.db"
     fail_on: Severity | None = None
+    # Findings accepted for a while (YAML; see README "Suppressions"); `--suppressions FILE` overrides it.
+    suppressions_file: str | None = None
+    # The longest a suppression or an access-review exception may last, in days from the day it is read.
+    suppression_max_days: int = Field(90, ge=1, le=3650)
     aws: AwsSettings = Field(default_factory=AwsSettings)
     kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
     azure: AzureSettings = Field(default_factory=AzureSettings)

@@ -34,9 +34,15 @@ def _add_grant_attributes(conn: Connection) -> None:
         conn.exec_driver_sql("ALTER TABLE \"grant\" ADD COLUMN attributes_json TEXT NOT NULL DEFAULT '{}'")
 
 
+def _add_review_decisions(conn: Connection) -> None:
+    # checkfirst: a fresh database already has the table, created by step 1 from the current schema.
+    schema.ReviewDecision.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+
+
 MIGRATIONS: tuple[MigrationStep, ...] = (
     MigrationStep(1, "initial schema", _create_initial_schema),
     MigrationStep(2, "grant attributes (assignment conditions, missing roles)", _add_grant_attributes),
+    MigrationStep(3, "access-review decisions", _add_review_decisions),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -225,4 +225,28 @@ class Finding(SQLModel, table=True):
     first_seen_scan_id: int
 
 
+class ReviewDecision(SQLModel, table=True):
+    """A reviewer's decision on one row of an access review (`agentiam review import`); the latest per row counts."""
+
+    __tablename__ = "review_decision"
+    id: int | None = Field(default=None, primary_key=True)
+    scan_id: int = Field(foreign_key="scan.id")  # the scan the review was exported from
+    identity_uid: str = Field(index=True)
+    identity_name: str
+    # The grant the row is about; all empty for an identity that holds no grant.
+    grant_kind: str = ""
+    policy_ref: str = ""
+    policy_name: str = ""
+    grant_via: str = ""
+    grant_scope: str = ""
+    decision: str  # approve, revoke, keep, reduce
+    reviewer: str
+    reviewed_at: datetime = _utc(nullable=False)  # type: ignore[assignment]
+    justification: str = Field(sa_column=Column(Text, nullable=False))
+    expires_at: datetime | None = _utc()  # type: ignore[assignment]
+    fingerprints_json: str = _json("[]")  # type: ignore[assignment]  # the related findings at review time
+    source: str  # "<file> line <n>"
+    imported_at: datetime = _utc(nullable=False)  # type: ignore[assignment]
+
+
 INVENTORY_TABLES = (Identity, Workload, Binding, Grant, Trust, Usage, Credential, CollectionIssue)

@@ -506,6 +506,22 @@ class Store:
 
     # -- findings --------------------------------------------------------------------------------------------
 
+    def add_review_decisions(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Record access-review decisions, all or none (one transaction). Each row's `fingerprints` is a list."""
+        imported_at = datetime.now(UTC)
+        values = [
+            {
+                **{key: value for key, value in row.items() if key != "fingerprints"},
+                "fingerprints_json": _dumps(sorted(row["fingerprints"])),
+                "imported_at": imported_at,
+            }
+            for row in rows
+        ]
+        if not values:
+            return
+        with self.write() as conn:
+            conn.execute(_table(schema.ReviewDecision).insert(), values)
+
     def replace_findings(self, scan_id: int, rows: Sequence[Mapping[str, Any]]) -> None:
         """Store one scan's analysis; re-analysing a scan replaces its findings."""
         table = _table(schema.Finding)

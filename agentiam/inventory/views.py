@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, inspect, select
 
 from agentiam.inventory import schema
 
@@ -26,6 +26,7 @@ _JSON_COLUMNS = {
     "references_json": "references",
     "counts_json": "counts",
     "config_json": "config",
+    "fingerprints_json": "fingerprints",
 }
 _BOOLEAN_COLUMNS = ("is_agent", "subject_is_agent")
 _DATETIME_COLUMNS = (
@@ -36,6 +37,9 @@ _DATETIME_COLUMNS = (
     "first_seen_at",
     "last_seen_at",
     "analyzed_at",
+    "reviewed_at",
+    "expires_at",
+    "imported_at",
 )
 
 
@@ -137,6 +141,16 @@ def issues(conn: Connection, scan_id: int) -> pd.DataFrame:
 
 def findings(conn: Connection, scan_id: int) -> pd.DataFrame:
     return _frame(conn, _in_scan(schema.Finding, scan_id).order_by(schema.Finding.id))
+
+
+def review_decisions(conn: Connection) -> pd.DataFrame:
+    """Every imported access-review decision, oldest first: for one review row, the last one is in force.
+
+    Empty for a database not yet upgraded to the table (readers do not migrate).
+    """
+    if not inspect(conn).has_table(schema.ReviewDecision.__tablename__):
+        return pd.DataFrame(columns=list(schema.ReviewDecision.model_fields))
+    return _frame(conn, select(schema.ReviewDecision).order_by(schema.ReviewDecision.id))  # type: ignore[arg-type]
 
 
 def first_sightings(conn: Connection, before_scan_id: int) -> dict[str, dict[str, Any]]:

@@ -17,6 +17,9 @@ class Reporter(Protocol):
     - `stream(data) -> Iterator[str]`: the same text as `render`, in pieces, so a large report is never held whole;
     - `companions(data) -> dict[str, str]`: files (name -> text) the report refers to, written beside it whenever
       the report goes to a file (the SARIF report's inventory, which its results point into).
+
+    And one optional attribute: `on_request = True` keeps a report out of the files `scan --output-dir` writes
+    unless its format is named (the access review).
     """
 
     format: ClassVar[str]  # the value of `report --format`

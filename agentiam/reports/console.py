@@ -109,6 +109,11 @@ def _severity_line(data: ReportData) -> Text:
     counts = data.severity_counts()
     line = Text.assemble(("Open findings: ", "bold"), str(len(data.open_findings)), "  ")
     line.append_text(Text(" · ").join(Text.assemble(_severity(s), f" {counts[s]}") for s in SEVERITIES))
+    suppressed = sum(1 for finding in data.open_findings if finding.suppressed)
+    if suppressed:
+        line.append(f"  ({suppressed} suppressed)")
+    if data.overdue_revocations:
+        line.append(f"  · {len(data.overdue_revocations)} overdue revocation(s)", style="yellow")
     return line
 
 

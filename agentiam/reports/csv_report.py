@@ -7,7 +7,8 @@ import io
 from collections.abc import Iterator
 from typing import ClassVar
 
-from agentiam.reports.model import FindingRow, ReportData
+from agentiam.findings.engine import fingerprint
+from agentiam.reports.model import FindingRow, OverdueRevocation, ReportData
 from agentiam.reports.safety import iso_utc, neutralise_formula, sorted_findings, strict_json
 
 COLUMNS: tuple[str, ...] = (
@@ -28,7 +29,14 @@ COLUMNS: tuple[str, ...] = (
     "fingerprint",
     "first_seen_at",
     "last_seen_at",
+    "suppressed",
+    "suppression_kind",
+    "suppression_reason",
+    "suppression_owner",
+    "suppression_expires",
 )
+# Revocations an access review decided and a later scan still finds: rows of their own, after the findings.
+OVERDUE_RULE_ID = "REVIEW-OVERDUE"
 
 
 class CsvReporter:
@@ -51,6 +59,8 @@ class CsvReporter:
                 yield buffer.getvalue()
                 buffer.seek(0)
                 buffer.truncate()
+        for overdue in data.overdue_revocations:
+            writer.writerow([neutralise_formula(cell) for cell in _overdue_cells(overdue)])
         yield buffer.getvalue()
 
 
@@ -73,6 +83,47 @@ def _cells(finding: FindingRow) -> list[str]:
         finding.fingerprint,
         iso_utc(finding.first_seen_at),
         iso_utc(finding.last_seen_at),
+        *_suppression_cells(finding.suppression),
+    ]
+
+
+def _suppression_cells(suppression: dict[str, str] | None) -> list[str]:
+    if suppression is None:
+        return ["false", "", "", "", ""]
+    return ["true", suppression["kind"], suppression["reason"], suppression["owner"], suppression["expires"]]
+
+
+def _overdue_cells(overdue: OverdueRevocation) -> list[str]:
+    """A finding-like row: an overdue revocation is something to act on, but not a rule's finding (no gate)."""
+    grant = f"{overdue.policy_name or overdue.policy_ref} ({overdue.grant_kind})" if overdue.grant_kind else "identity"
+    key = "|".join((overdue.grant_kind, overdue.policy_ref, overdue.grant_via, overdue.grant_scope))
+    reviewed = iso_utc(overdue.reviewed_at)
+    return [
+        "info",
+        "overdue",
+        OVERDUE_RULE_ID,
+        "review",
+        "Revocation decided in an access review not done",
+        overdue.identity_name,
+        overdue.identity_uid,
+        "",
+        "",
+        overdue.grant_scope,
+        "",
+        f"{overdue.reviewer} decided on {reviewed} to revoke {grant}, and it is still there: {overdue.justification}",
+        _compact_json(
+            {
+                "source": overdue.source,
+                "decided_in_scan": overdue.decided_in_scan,
+                "policy_ref": overdue.policy_ref,
+                "via": overdue.grant_via,
+            }
+        ),
+        "Revoke the grant, or record another decision in the next access review.",
+        fingerprint(OVERDUE_RULE_ID, overdue.identity_uid, key),
+        reviewed,
+        reviewed,
+        *_suppression_cells(None),
     ]
 
 

@@ -1,6 +1,7 @@
 """The CI gate: which open findings are at or above the threshold, and the exit code that follows.
 
-A baseline is the set of fingerprints a team has accepted (written from one scan with `write_baseline`); the gate
+Suppressed findings (a suppressions file, an approved access-review exception) never fail the gate. A baseline is
+the set of fingerprints a team has accepted (written from one scan with `write_baseline`); the gate
 then fails only on what is not in it. `new_only` narrows the gate to findings new (or reopened) since the previous
 scan.
 """
@@ -29,6 +30,7 @@ class GateResult:
     scan_status: str
     excused_by_baseline: int = 0  # at or above the threshold, but accepted in the baseline
     not_new: int = 0  # at or above the threshold, but already open in the previous scan (with new_only)
+    suppressed: int = 0  # at or above the threshold, but accepted by a suppression or an access-review exception
 
     @property
     def passed(self) -> bool:
@@ -42,10 +44,18 @@ def at_or_above(severity: str, threshold: str) -> bool:
 def evaluate_gate(
     data: ReportData, threshold: str, baseline: set[str] | None = None, new_only: bool = False
 ) -> GateResult:
-    over = [f for f in data.open_findings if at_or_above(f.severity, threshold)]
+    at_threshold = [f for f in data.open_findings if at_or_above(f.severity, threshold)]
+    over = [f for f in at_threshold if not f.suppressed]
     recent = [f for f in over if f.status in ("new", "reopened")] if new_only else over
     failing = [f for f in recent if f.fingerprint not in baseline] if baseline is not None else recent
-    return GateResult(threshold, failing, data.scan.status, len(recent) - len(failing), len(over) - len(recent))
+    return GateResult(
+        threshold,
+        failing,
+        data.scan.status,
+        excused_by_baseline=len(recent) - len(failing),
+        not_new=len(over) - len(recent),
+        suppressed=len(at_threshold) - len(over),
+    )
 
 
 def write_baseline(data: ReportData, path: Path) -> int:

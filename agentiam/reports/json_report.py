@@ -11,6 +11,7 @@ from agentiam.reports.model import (
     FindingRow,
     IdentityRow,
     IssueRow,
+    OverdueRevocation,
     ReportData,
     ScanSummary,
 )
@@ -73,6 +74,7 @@ def _sections(data: ReportData) -> list[tuple[str, Any]]:
         ("findings", map(_finding, sorted_findings(data.findings))),
         ("identities", map(_identity, sorted(data.identities, key=lambda i: i.uid))),
         ("issues", map(_issue, sorted_issues(data.issues))),
+        ("overdue_revocations", map(_overdue, data.overdue_revocations)),
     ]
 
 
@@ -111,6 +113,8 @@ def _summary(data: ReportData) -> dict[str, Any]:
         "identities": len(data.identities),
         "agents": len(data.agents),
         "findings_open": len(data.open_findings),
+        "findings_suppressed": sum(1 for f in data.open_findings if f.suppressed),
+        "overdue_revocations": len(data.overdue_revocations),
     }
 
 
@@ -137,6 +141,26 @@ def _finding(finding: FindingRow) -> dict[str, Any]:
         "references": finding.references,
         "first_seen_at": iso_utc(finding.first_seen_at),
         "last_seen_at": iso_utc(finding.last_seen_at),
+        "suppressed": finding.suppressed,
+        "suppression": finding.suppression,  # kind, owner, reason, expires, source; null when not suppressed
+    }
+
+
+def _overdue(overdue: OverdueRevocation) -> dict[str, Any]:
+    return {
+        "identity": {"uid": overdue.identity_uid, "name": overdue.identity_name},
+        "grant": {
+            "kind": overdue.grant_kind,
+            "policy_name": overdue.policy_name,
+            "policy_ref": overdue.policy_ref,
+            "via": overdue.grant_via,
+            "scope": overdue.grant_scope,
+        },
+        "reviewer": overdue.reviewer,
+        "reviewed_at": iso_utc(overdue.reviewed_at),
+        "justification": overdue.justification,
+        "decided_in_scan": overdue.decided_in_scan,
+        "source": overdue.source,
     }
 
 

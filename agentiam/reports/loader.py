@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter, defaultdict
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
 
 from agentiam import __version__
 from agentiam.errors import UsageError
+from agentiam.findings.suppressions import Suppression, apply_suppressions
 from agentiam.inventory import views
 from agentiam.inventory.store import Store
+from agentiam.reports.access_review import review_rows
 from agentiam.reports.model import CollectorRunRow, FindingRow, IdentityRow, IssueRow, ReportData, ScanSummary
+from agentiam.reports.review_state import decisions_in_force, overdue_revocations, review_exceptions
+
+log = logging.getLogger(__name__)
 
 
 def resolve_scan_id(store: Store, scan_id: int | None) -> int:
@@ -21,7 +28,12 @@ def resolve_scan_id(store: Store, scan_id: int | None) -> int:
         return chosen
 
 
-def load_report_data(store: Store, scan_id: int) -> ReportData:
+def load_report_data(
+    store: Store, scan_id: int, suppressions: Sequence[Suppression] = (), *, today: date | None = None
+) -> ReportData:
+    """The scan as reports render it. `suppressions` (from a suppressions file) and the approved access-review
+    exceptions mark the findings they cover, here, so that every report and the gate agree."""
+    today = today or datetime.now(UTC).date()
     with store.read() as conn:
         scan = views.scan(conn, scan_id)
         assert scan is not None
@@ -31,6 +43,8 @@ def load_report_data(store: Store, scan_id: int) -> ReportData:
         workloads = views.workloads(conn, scan_id)
         bindings = views.bindings(conn, scan_id)
         issues = views.issues(conn, scan_id)
+        decisions = decisions_in_force(views.review_decisions(conn))
+        grants = views.grants(conn, scan_id) if any(d["decision"] == "revoke" for d in decisions) else None
 
     finding_rows = [
         FindingRow(
@@ -56,6 +70,9 @@ def load_report_data(store: Store, scan_id: int) -> ReportData:
         )
         for f in findings.itertuples()
     ]
+    finding_rows, expired = apply_suppressions(finding_rows, [*suppressions, *review_exceptions(decisions)], today)
+    for warning in expired:
+        log.warning("%s: %s", warning.source, warning.problem)
     open_counts: dict[str, Counter[str]] = defaultdict(Counter)
     for row in finding_rows:
         if row.status != "resolved":
@@ -107,11 +124,14 @@ def load_report_data(store: Store, scan_id: int) -> ReportData:
         IssueRow(source=i.source, problem=i.problem, severity=i.severity, subject_uid=i.subject_uid or None)
         for i in issues.itertuples()
     ]
-    return ReportData(
+    data = ReportData(
         tool_version=__version__,
         generated_at=datetime.now(UTC),
         scan=summary,
         findings=finding_rows,
         identities=identity_rows,
-        issues=issue_rows,
+        issues=issue_rows + expired,
+        overdue_revocations=overdue_revocations(decisions, scan_id, grants, identities) if grants is not None else [],
     )
+    data.access_review = lambda: review_rows(store, data)
+    return data

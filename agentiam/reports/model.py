@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -85,6 +86,24 @@ class IssueRow:
     subject_uid: str | None
 
 
+@dataclass(frozen=True)
+class OverdueRevocation:
+    """An access review decided to revoke a grant (or an identity), and a later scan still finds it."""
+
+    identity_uid: str
+    identity_name: str
+    grant_kind: str  # "" for an identity-level row (an identity that held no grant)
+    policy_name: str
+    policy_ref: str
+    grant_via: str
+    grant_scope: str
+    reviewer: str
+    reviewed_at: datetime
+    justification: str
+    decided_in_scan: int  # the scan the review was exported from
+    source: str  # "<review file> line <n>"
+
+
 @dataclass
 class ReportData:
     tool_version: str
@@ -93,6 +112,10 @@ class ReportData:
     findings: list[FindingRow]  # open findings first, then the ones this scan resolved
     identities: list[IdentityRow]
     issues: list[IssueRow] = field(default_factory=list)
+    overdue_revocations: list[OverdueRevocation] = field(default_factory=list)
+    # The access-review rows (one dict per identity x grant, keyed by the review CSV's columns), computed on demand:
+    # they read grants and policy documents, which no other report needs. None for data not read from a store.
+    access_review: Callable[[], list[dict[str, str]]] | None = None
 
     @property
     def open_findings(self) -> list[FindingRow]:

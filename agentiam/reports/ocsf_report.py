@@ -40,7 +40,7 @@ SEVERITY_IDS: dict[str, SeverityID] = {
 # OCSF's status is the review state of a finding. agentiam has no review workflow, so a finding it has seen before
 # but nobody has triaged is still "New: yet to be reviewed"; "In Progress" would claim a review that isn't happening.
 # That a finding persists from an earlier scan is said by the activity (Update), not the status.
-# "suppressed" is for the suppression feature to come: a finding row carrying that status maps here unchanged.
+# An open finding that a suppression or an access-review exception covers is "suppressed" (see `_review_status`).
 STATUS_IDS: dict[str, StatusID] = {
     "new": StatusID.New,
     "persisting": StatusID.New,
@@ -87,7 +87,7 @@ def detection_findings(data: ReportData) -> Iterator[DetectionFinding]:
 
 def _detection_finding(finding: FindingRow, product: Product, scan_time: int) -> DetectionFinding:
     activity = ACTIVITY_IDS.get(finding.status, ActivityID.Other)
-    status = STATUS_IDS.get(finding.status, StatusID.Other)
+    status = STATUS_IDS.get(_review_status(finding), StatusID.Other)
     severity = SEVERITY_IDS.get(finding.severity, SeverityID.Other)
     cloud = CLOUD_PROVIDERS.get(finding.provider)
     return DetectionFinding(
@@ -116,8 +116,17 @@ def _detection_finding(finding: FindingRow, product: Product, scan_time: int) ->
         cloud=Cloud(provider=cloud) if cloud else None,
         remediation=Remediation(desc=finding.remediation, references=finding.references or None),
         evidences=[EvidenceArtifacts(name=finding.rule_id, data=finding.evidence)] if finding.evidence else None,
-        unmapped={"base_severity": finding.base_severity},
+        unmapped={"base_severity": finding.base_severity, **_suppression(finding)},
     )
+
+
+def _review_status(finding: FindingRow) -> str:
+    """Suppression is a review state of an open finding; a resolved finding is resolved, suppressed or not."""
+    return "suppressed" if finding.suppressed and finding.status != "resolved" else finding.status
+
+
+def _suppression(finding: FindingRow) -> dict[str, Any]:
+    return {"suppression": finding.suppression} if finding.suppression else {}
 
 
 def _resource(finding: FindingRow) -> ResourceDetails:

@@ -29,6 +29,16 @@ def neutralise_formula(value: str) -> str:
     return value
 
 
+def restore_formula(value: str) -> str:
+    """Undo `neutralise_formula`, for cells read back from a file this tool wrote (an access review).
+
+    Only a `'` that `neutralise_formula` would have added is removed, so a value that really starts with `'` stays.
+    """
+    if value.startswith("'") and neutralise_formula(value[1:]) == value:
+        return value[1:]
+    return value
+
+
 def severity_rank(severity: str) -> int:
     """0 for the worst severity; an unknown severity sorts after all known ones rather than failing a report."""
     return _SEVERITY_RANK.get(severity, len(SEVERITIES))

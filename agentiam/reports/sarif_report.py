@@ -241,8 +241,7 @@ def _result(finding: FindingRow, rule_index: int, line: int) -> dict[str, Any]:
         ],
         "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
         "baselineState": BASELINE_STATE.get(finding.status, "new"),
-        # Hook for suppressions (a later part of issue 6): a suppressed finding will stay a result here, with a
-        # SARIF `suppressions` entry ({"kind": "external", "justification": ...}), so GitHub shows it dismissed.
+        **_suppressions(finding),
         "properties": {
             "severity": finding.severity,
             "security-severity": SECURITY_SEVERITY.get(finding.severity, SECURITY_SEVERITY["medium"]),
@@ -256,6 +255,30 @@ def _result(finding: FindingRow, rule_index: int, line: int) -> dict[str, Any]:
             },
             "firstSeenAt": iso_utc(finding.first_seen_at),
         },
+    }
+
+
+def _suppressions(finding: FindingRow) -> dict[str, Any]:
+    """A suppressed finding stays a result, with a `suppressions` entry: GitHub then shows the alert dismissed.
+
+    "external": the acceptance lives outside the scanned artefact (a suppressions file or an access review).
+    """
+    suppression = finding.suppression
+    if suppression is None:
+        return {}
+    justification = (
+        f"{suppression['reason']} (owner {suppression['owner']}, until {suppression['expires']}; "
+        f"{suppression['kind']} {suppression['source']})"
+    )
+    return {
+        "suppressions": [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": justification,
+                "properties": {key: suppression[key] for key in ("kind", "owner", "expires", "source")},
+            }
+        ]
     }
 
 

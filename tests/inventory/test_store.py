@@ -70,6 +70,22 @@ def test_a_version_1_database_gains_grant_attributes_and_keeps_its_grants(tmp_pa
         assert views.grants(conn, scan)["attributes"].tolist() == [{}]
 
 
+def test_a_version_2_database_gains_the_review_decision_table_and_reads_before_it(tmp_path: Path) -> None:
+    path = tmp_path / "v2.db"
+    Store.open(str(path)).engine.dispose()
+    with sqlite3.connect(path) as conn:  # what agentiam wrote before access reviews: schema version 2
+        conn.execute("DROP TABLE review_decision")
+        conn.execute("DELETE FROM migration WHERE version > 2")
+
+    reader = Store.open(str(path), migrate=False)  # readers do not migrate: no decisions yet, not an error
+    with reader.read() as conn:
+        assert views.review_decisions(conn).empty
+    upgraded = Store.open(str(path))
+    assert upgraded.info()["schema_version"] == migrations.LATEST_VERSION == 3
+    with upgraded.read() as conn:
+        assert views.review_decisions(conn).empty
+
+
 def test_a_database_from_a_newer_agentiam_is_refused_not_rewritten(tmp_path: Path) -> None:
     path = tmp_path / "future.db"
     Store.open(str(path))

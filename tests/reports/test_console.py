@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from agentiam.reports.console import print_summary
-from agentiam.reports.model import CollectorRunRow, ReportData
+from agentiam.reports.model import CollectorRunRow, OverdueRevocation, ReportData
 
 
 def summary(data: ReportData, *, width: int = 120, terminal: bool = False) -> str:
@@ -47,6 +47,17 @@ def test_counts_by_severity_and_by_lifecycle(report_data):
 
     assert "Open findings: 5  critical 1 · high 1 · medium 1 · low 1 · info 1" in text
     assert "Since the last scan: 3 new · 0 reopened · 2 persisting · 1 resolved" in text
+
+
+def test_suppressed_findings_and_overdue_revocations_are_counted(make_report, make_finding):
+    suppression = {"kind": "suppression", "owner": "a", "reason": "r", "expires": "2030-01-01", "source": "s"}
+    data = make_report(findings=[make_finding(suppression=suppression), make_finding(fingerprint="other")])
+    data.overdue_revocations = [
+        OverdueRevocation("aws:r", "r", "permission", "p", "p", "", "", "bob", data.generated_at, "why", 1, "f line 2")
+    ]
+
+    assert "Open findings: 2" in summary(data) and "(1 suppressed)  · 1 overdue revocation(s)" in summary(data)
+    assert "suppressed" not in summary(make_report())
 
 
 def test_agents_and_issues_are_counted(report_data):

@@ -75,6 +75,11 @@ def test_header_row_names_the_columns(report_data):
         "fingerprint",
         "first_seen_at",
         "last_seen_at",
+        "suppressed",
+        "suppression_kind",
+        "suppression_reason",
+        "suppression_owner",
+        "suppression_expires",
     ]
 
 

@@ -32,7 +32,16 @@ def test_reporter_registers_as_json_with_its_default_file_name():
 
 
 def test_document_sections_come_in_a_fixed_order(report_data):
-    assert list(render(report_data)) == ["tool", "generated_at", "scan", "summary", "findings", "identities", "issues"]
+    assert list(render(report_data)) == [
+        "tool",
+        "generated_at",
+        "scan",
+        "summary",
+        "findings",
+        "identities",
+        "issues",
+        "overdue_revocations",
+    ]
 
 
 def test_tool_scan_and_summary_carry_the_scan_status_and_counts(report_data):
@@ -50,6 +59,8 @@ def test_tool_scan_and_summary_carry_the_scan_status_and_counts(report_data):
         "identities": 3,
         "agents": 2,
         "findings_open": 5,
+        "findings_suppressed": 0,
+        "overdue_revocations": 0,
     }
 
 
@@ -78,6 +89,8 @@ def test_every_finding_carries_the_contract_fields(report_data):
             "references",
             "first_seen_at",
             "last_seen_at",
+            "suppressed",
+            "suppression",
         ]
         assert list(finding["subject"]) == ["uid", "name", "kind", "provider", "scope", "is_agent"]
 
@@ -225,6 +238,8 @@ def test_golden_document(make_finding):
             "identities": 1,
             "agents": 1,
             "findings_open": 1,
+            "findings_suppressed": 0,
+            "overdue_revocations": 0,
         },
         "findings": [
             {
@@ -249,6 +264,8 @@ def test_golden_document(make_finding):
                 "references": ["https://example.org/rule"],
                 "first_seen_at": "2025-01-02T03:04:05Z",
                 "last_seen_at": "2025-01-02T03:04:05Z",
+                "suppressed": False,
+                "suppression": None,
             }
         ],
         "identities": [
@@ -269,6 +286,7 @@ def test_golden_document(make_finding):
             }
         ],
         "issues": [{"source": "aws-iam", "problem": "throttled", "severity": "warning", "subject_uid": None}],
+        "overdue_revocations": [],
     }
     rendered = JsonReporter().render(data)
     assert json.loads(rendered) == expected

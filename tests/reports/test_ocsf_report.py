@@ -223,3 +223,14 @@ def test_report_format_ocsf_end_to_end_after_an_offline_scan(tmp_path: Path):
     assert admin.resources[0].uid == "aws:arn:aws:iam::123456789012:role/admin"
     assert admin.resources[0].labels == ["agent"]
     assert (admin.status_id, admin.activity_id) == (1, 1)  # new in the first scan
+
+
+@pytest.mark.parametrize(("status", "status_id"), [("new", 3), ("persisting", 3), ("resolved", 4)])
+def test_a_suppressed_open_finding_is_status_suppressed_and_a_resolved_one_stays_resolved(
+    make_report, make_finding, status, status_id
+):
+    suppression = {"kind": "exception", "owner": "a", "reason": "r", "expires": "2030-01-01", "source": "x line 2"}
+    (event,) = render(make_report(findings=[make_finding(status=status, suppression=suppression)]))
+    assert event["status_id"] == status_id and event["status_detail"] == status
+    assert event["unmapped"]["suppression"] == suppression
+    DetectionFinding.model_validate(event)

@@ -208,3 +208,26 @@ def test_scan_and_report_write_the_sarif_and_its_anchor(tmp_path: Path) -> None:
     assert reported.exit_code == 0, reported.output
     assert json.loads((tmp_path / "r/x.sarif").read_text(encoding="utf-8")) == log
     assert (tmp_path / "r" / INVENTORY_ANCHOR).read_text(encoding="utf-8") == "\n".join(anchor) + "\n"
+
+
+def test_a_suppressed_finding_stays_a_result_with_an_accepted_external_suppression(
+    make_report: Callable[..., ReportData], make_finding: Callable[..., FindingRow], hostile: Any
+) -> None:
+    suppression = {
+        "kind": "suppression",
+        "owner": "secops",
+        "reason": f"accepted {hostile.script}",
+        "expires": "2030-01-01",
+        "source": "s.yaml entry 1",
+    }
+    log = sarif(make_report(findings=[make_finding(suppression=suppression), make_finding(fingerprint="other")]))
+
+    assert validation_errors(log) == []
+    suppressed, plain = sorted(run_of(log)["results"], key=lambda r: "suppressions" not in r)
+    (entry,) = suppressed["suppressions"]
+    assert (entry["kind"], entry["status"]) == ("external", "accepted")
+    assert (
+        entry["justification"]
+        == f"accepted {hostile.script} (owner secops, until 2030-01-01; suppression s.yaml entry 1)"
+    )
+    assert "suppressions" not in plain

@@ -1,6 +1,7 @@
 """Every Kubernetes rule has passing and failing examples (tests/rules/examples/K8S-*/{pass,fail}/*.yaml), the
-Checkov way: Kubernetes manifests, imported through the real pipeline offline (YAML detection, the transform, the
-store, the RBAC engine and the rules).
+Checkov way; provider-neutral rules (SECRET-001) may add Kubernetes examples beside their JSON ones. Examples are
+manifests, imported through the real pipeline offline (YAML detection, the transform, the store, the RBAC engine and
+the rules).
 
 The first YAML document of an example is its expectation; the others are the manifests:
 
@@ -35,7 +36,7 @@ EXAMPLES = Path(__file__).parent / "examples"
 
 def _examples(outcome: str) -> list[Any]:
     found = []
-    for path in sorted(EXAMPLES.glob(f"K8S-*/{outcome}/*.yaml")):
+    for path in sorted(EXAMPLES.glob(f"*/{outcome}/*.yaml")):
         expectation, *manifests = yaml.safe_load_all(path.read_text())
         rule_id = path.parent.parent.name
         found.append(pytest.param(rule_id, expectation, manifests, id=f"{rule_id}-{path.stem}"))
@@ -58,8 +59,13 @@ def scan_manifests(
     return load_report_data(store, outcome.scan_id)
 
 
-def _hits(report: ReportData, rule_id: str, subject: str) -> list[Any]:
-    return [f for f in report.findings if f.rule_id == rule_id and f.subject_uid.endswith(f":{subject}")]
+def _example_hits(
+    rule_id: str, expectation: dict[str, Any], manifests: list[Any], settings: Settings, plugins: Plugins, folder: Path
+) -> tuple[list[Any], ReportData]:
+    """The example's findings of `rule_id` about its subject, and the whole report (for messages)."""
+    report = scan_manifests(manifests, settings, plugins, folder, expectation.get("as_list", False))
+    subject = expectation["subject"]
+    return [f for f in report.findings if f.rule_id == rule_id and f.subject_uid.endswith(f":{subject}")], report
 
 
 def test_every_kubernetes_rule_has_passing_and_failing_examples(plugins: Plugins) -> None:
@@ -79,8 +85,7 @@ def test_failing_example_is_reported(
     plugins: Plugins,
     tmp_path: Path,
 ) -> None:
-    report = scan_manifests(manifests, settings, plugins, tmp_path, expectation.get("as_list", False))
-    hits = _hits(report, rule_id, expectation["subject"])
+    hits, report = _example_hits(rule_id, expectation, manifests, settings, plugins, tmp_path)
     assert hits, (
         f"{expectation['description']}: expected {rule_id}; got {[(f.rule_id, f.subject_uid) for f in report.findings]}"
     )
@@ -102,6 +107,5 @@ def test_passing_example_is_not_reported(
     plugins: Plugins,
     tmp_path: Path,
 ) -> None:
-    report = scan_manifests(manifests, settings, plugins, tmp_path, expectation.get("as_list", False))
-    hits = _hits(report, rule_id, expectation["subject"])
+    hits, _ = _example_hits(rule_id, expectation, manifests, settings, plugins, tmp_path)
     assert not hits, f"{expectation['description']}: unexpected {[h.message for h in hits]}"

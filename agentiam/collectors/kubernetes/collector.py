@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from agentiam.collectors.base import CollectContext, OfflineImport, Scope
-from agentiam.collectors.kubernetes.export import looks_like_kubernetes, read_export
+from agentiam.collectors.kubernetes.export import is_cluster_listing, looks_like_kubernetes, read_export
 from agentiam.collectors.kubernetes.transform import transform_snapshot
 from agentiam.inventory.records import AnyRecord
 
@@ -39,4 +39,7 @@ class KubernetesCollector:
 
     def import_document(self, ctx: CollectContext, document: Any, source: str) -> OfflineImport:
         snapshot = read_export(document, source, ctx.settings.kubernetes)
-        return OfflineImport(scope=snapshot.cluster, records=transform_snapshot(snapshot, ctx.settings.kubernetes))
+        records = transform_snapshot(
+            snapshot, ctx.settings.kubernetes, complete_listing=is_cluster_listing(document, snapshot)
+        )
+        return OfflineImport(scope=snapshot.cluster, records=records)

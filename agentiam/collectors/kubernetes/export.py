@@ -22,7 +22,6 @@ from agentiam.pipeline import YamlStream
 
 CLUSTER_KINDS = {"ClusterRole", "ClusterRoleBinding"}
 LISTED_KINDS = ("ServiceAccount", "ClusterRole")  # every cluster has some: none in a List means not exported
-NOT_IN_MANIFESTS = "manifests hold only the objects they define"
 
 
 def _is_object(document: Any) -> bool:
@@ -76,9 +75,14 @@ def read_export(document: Any, source: str, settings: KubernetesSettings) -> Kub
                 snapshot.issues.append(IssueRecord(subject_uid=None, source=f"{source}: {place}", problem=problem))
             elif object_key(item) in wanted:
                 snapshot.add(item)
-    for kind in LISTED_KINDS if listed else (*LISTED_KINDS, "Role"):
-        if not listed:
-            snapshot.not_evaluated[kind] = NOT_IN_MANIFESTS
-        elif not snapshot.objects.get(kind):
-            snapshot.not_evaluated[kind] = "not in the export"
+    for kind in LISTED_KINDS if listed else ():
+        if not snapshot.objects.get(kind):
+            problem = f"no {kind} in the export: what depends on it is not evaluated (add it to `kubectl get`)"
+            snapshot.issues.append(IssueRecord(subject_uid=None, source=source, problem=problem, severity="warning"))
     return snapshot
+
+
+def is_cluster_listing(document: Any, snapshot: KubernetesSnapshot) -> bool:
+    """Whether the export lists a whole cluster's service accounts and roles, so that an absent one is missing."""
+    lists = [document] if not isinstance(document, YamlStream) else list(document)
+    return any(_is_list(d) for d in lists) and all(snapshot.objects.get(kind) for kind in LISTED_KINDS)

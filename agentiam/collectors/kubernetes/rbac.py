@@ -13,13 +13,14 @@ from typing import Any
 
 from agentiam.collectors.kubernetes.selectors import label_selector_matcher
 from agentiam.collectors.kubernetes.snapshot import RawObject
-from agentiam.collectors.kubernetes.uids import identity_uid
+from agentiam.collectors.kubernetes.uids import identity_uid, service_account_uid
 from agentiam.findings.data.k8s_builtin_roles import BUILTIN_CLUSTER_ROLES
 from agentiam.findings.policy.kubernetes import CLUSTER, RbacRule, RbacRuleError, RoleGrant, Subject
 from agentiam.inventory.records import AnyRecord, GrantRecord, IdentityRecord, IssueRecord, PolicyRecord
 
 Report = Callable[[RawObject, str], None]  # an object and what is wrong with it
 BOOTSTRAP_LABEL = "kubernetes.io/bootstrapping"
+SERVICE_ACCOUNT_USER = "system:serviceaccount:"
 
 
 @dataclass
@@ -129,8 +130,13 @@ def _subject(raw: Any, namespace: str | None) -> Subject:
 
 
 def subject_uid(cluster: str, subject: Subject) -> str:
+    """The identity a subject names. A service account authenticates as the user
+    `system:serviceaccount:<ns>:<name>`, so a User subject of that name is the service account."""
     if subject.kind == "ServiceAccount":
-        return identity_uid(cluster, "serviceaccount", f"{subject.namespace}/{subject.name}")
+        return service_account_uid(cluster, subject.namespace, subject.name)
+    namespace, _, name = subject.name.removeprefix(SERVICE_ACCOUNT_USER).partition(":")
+    if subject.kind == "User" and subject.name.startswith(SERVICE_ACCOUNT_USER) and namespace and name:
+        return service_account_uid(cluster, namespace, name)
     return identity_uid(cluster, subject.kind.lower(), subject.name)
 
 
@@ -178,7 +184,7 @@ def transform_rbac(
                     report(binding, f"subjects[{position}] skipped: {exc}")
                     continue
                 uid = subject_uid(cluster, subject)
-                if subject.kind != "ServiceAccount" and uid not in subjects:
+                if uid == identity_uid(cluster, subject.kind.lower(), subject.name) and uid not in subjects:
                     subjects[uid] = IdentityRecord(
                         uid=uid,
                         provider="kubernetes",

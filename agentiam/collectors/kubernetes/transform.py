@@ -17,17 +17,19 @@ the snapshot is transformed.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from agentiam.collectors.kubernetes.rbac import describe, issue, transform_rbac
 from agentiam.collectors.kubernetes.selectors import Selector, SelectorError, label_selector_matcher, parse_selector
 from agentiam.collectors.kubernetes.snapshot import KubernetesSnapshot, RawObject, object_key
 from agentiam.collectors.kubernetes.uids import oidc_alias, service_account_uid, workload_uid
-from agentiam.collectors.secrets import detect_secrets
+from agentiam.collectors.secrets import DetectedSecret, detect_secret
 from agentiam.config import KubernetesSettings
 from agentiam.findings.data.secret_patterns import ENV_SECRET
-from agentiam.findings.policy.kubernetes import RoleGrant, can_read_secret
+from agentiam.findings.policy.kubernetes import CLUSTER, SECRET_READS, RoleGrant, can_read_secret
 from agentiam.inventory.records import (
     AnyRecord,
     BindingRecord,
@@ -58,6 +60,8 @@ TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
 NAMESPACED_KINDS = {"Pod", "ServiceAccount", "Role", "RoleBinding", *TEMPLATE_PATHS}
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 READERS_SHOWN = 25
+LISTING_KINDS = ("ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
+MAX_OWNER_DEPTH = 10  # owner references can form a cycle in a hand-written export
 
 
 def _meta(obj: RawObject) -> dict[str, Any]:
@@ -150,7 +154,10 @@ class Environment:
     credentials: list[CredentialRecord] = field(default_factory=list)
 
 
-def environment(holder: str, spec: dict[str, Any]) -> Environment:
+Detector = Callable[[str, str], DetectedSecret | None]
+
+
+def environment(holder: str, spec: dict[str, Any], detect: Detector = detect_secret) -> Environment:
     """Variable names, referenced secrets, and credential records (metadata only) for literal secrets."""
     found = Environment()
     for _, container in _containers(spec):
@@ -191,7 +198,8 @@ def environment(holder: str, spec: dict[str, Any]) -> Environment:
                     "location": f"container {container_name}",
                 },
             )
-            for secret in detect_secrets(literals)
+            for secret in (detect(name, value) for name, value in sorted(literals.items()))
+            if secret is not None
         )
     found.names = sorted(set(found.names))
     return found
@@ -216,7 +224,24 @@ class _Cluster:
     service_accounts: dict[tuple[str, str], RawObject] = field(default_factory=dict)
     selectors: list[Selector] = field(default_factory=list)
     grants: list[RoleGrant] = field(default_factory=list)
+    # Replicas share their spec and owners: each answer is worked out once per transform.
     readers: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    chains: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # by id() of an owner
+    detected: dict[tuple[str, str], DetectedSecret | None] = field(default_factory=dict)
+
+    def detect(self, name: str, value: str) -> DetectedSecret | None:
+        if (name, value) not in self.detected:
+            self.detected[(name, value)] = detect_secret(name, value)
+        return self.detected[(name, value)]
+
+    @cached_property
+    def secret_grants(self) -> dict[str, list[RoleGrant]]:
+        """The grants that read some secret, by scope: the only ones worth asking about one secret."""
+        by_scope: dict[str, list[RoleGrant]] = defaultdict(list)
+        for grant in self.grants:
+            if any(rule.allows(verb, "", "secrets") for rule in grant.rules for verb in SECRET_READS):
+                by_scope[grant.scope].append(grant)
+        return by_scope
 
     @property
     def cluster(self) -> str:
@@ -256,18 +281,18 @@ def _owner(state: _Cluster, obj: RawObject) -> tuple[str, RawObject | None, dict
     return key, owner, ref
 
 
-def owner_chain(state: _Cluster, obj: RawObject) -> list[dict[str, Any]]:
-    chain: list[dict[str, Any]] = []
-    current: RawObject | None = obj
-    seen: set[int] = set()
-    while current is not None and id(current) not in seen and len(chain) < 10:
-        seen.add(id(current))
-        found = _owner(state, current)
-        if found is None:
-            break
-        key, current, ref = found
-        chain.append({"kind": key, "name": ref.get("name"), "in_snapshot": current is not None})
-    return chain
+def owner_chain(state: _Cluster, obj: RawObject, depth: int = 0) -> list[dict[str, Any]]:
+    """The controlling owners, nearest first (ReplicaSet, Deployment, custom resource), as far as the snapshot goes."""
+    found = _owner(state, obj) if depth < MAX_OWNER_DEPTH else None
+    if found is None:
+        return []
+    key, owner, ref = found
+    link = {"kind": key, "name": ref.get("name"), "in_snapshot": owner is not None}
+    if owner is None:
+        return [link]
+    if id(owner) not in state.chains:
+        state.chains[id(owner)] = owner_chain(state, owner, depth + 1)
+    return [link, *state.chains[id(owner)]]
 
 
 def _agent_evidence(
@@ -295,7 +320,11 @@ def _secret_readers(state: _Cluster, namespace: str, secret: str) -> list[str]:
     key = (namespace, secret)
     if key not in state.readers:
         state.readers[key] = sorted(
-            {f"{g.subject.describe()} ({g.binding})" for g in state.grants if can_read_secret(g, namespace, secret)}
+            {
+                f"{g.subject.describe()} ({g.binding})"
+                for g in (*state.secret_grants[CLUSTER], *state.secret_grants[f"namespace:{namespace}"])
+                if can_read_secret(g, namespace, secret)
+            }
         )
     return state.readers[key]
 
@@ -334,7 +363,7 @@ def _workload(
     account_name = str(spec.get("serviceAccountName") or spec.get("serviceAccount") or "default")
     account = state.service_accounts.get((namespace, account_name))
     automount, automount_source = _automount(spec, account)
-    env = environment(uid, spec)
+    env = environment(uid, spec, state.detect)
     for ref in env.secret_refs:
         readers = _secret_readers(state, namespace, ref["secret"])
         ref["readable_by"] = readers[:READERS_SHOWN]
@@ -459,13 +488,20 @@ def _selectors(state: _Cluster) -> list[Selector]:
     return selectors
 
 
-def transform_snapshot(snapshot: KubernetesSnapshot, settings: KubernetesSettings) -> list[AnyRecord]:
+def transform_snapshot(
+    snapshot: KubernetesSnapshot, settings: KubernetesSettings, *, complete_listing: bool = True
+) -> list[AnyRecord]:
+    """Records for one cluster. `complete_listing`: the snapshot holds every service account and role of the cluster
+    (a live read, a kubectl List), so a binding to one it lacks is a binding to something missing; manifests are not.
+    """
     state = _Cluster(snapshot, settings)
+    # The reader's issues include an error for each kind it could not list (snapshot.not_evaluated): the run is
+    # partial, and nothing that kind would have shown is resolved.
     state.records.extend(snapshot.issues)
     state.selectors = _selectors(state)
     objects = _usable_objects(state)
     state.service_accounts = {(_ns(o), _name(o)): o for o in objects.get("ServiceAccount", [])}
-    listing_complete = not any(k in snapshot.not_evaluated for k in ("ServiceAccount", "Role", "ClusterRole"))
+    listing_complete = complete_listing and not any(k in snapshot.not_evaluated for k in LISTING_KINDS)
     rbac = transform_rbac(snapshot.cluster, objects, set(state.service_accounts), listing_complete, state.report)
     state.grants = rbac.grants
     crs = [o for key in settings.agent_crds for o in objects.get(key, [])]

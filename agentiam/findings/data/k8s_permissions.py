@@ -18,6 +18,13 @@ RBAC_DOCS = "https://kubernetes.io/docs/reference/access-authn-authz/rbac/"
 NHI5 = "OWASP NHI Top 10 2025: NHI5 Overprivileged NHI"
 NHI2 = "OWASP NHI Top 10 2025: NHI2 Secret Leakage"
 
+# Subjects that stand for everyone who can reach the API server: a grant to them is raised one step.
+EVERYONE = {
+    ("Group", "system:unauthenticated"): "anyone who reaches the API server, without credentials",
+    ("User", "system:anonymous"): "anyone who reaches the API server, without credentials",
+    ("Group", "system:authenticated"): "every authenticated user and service account of the cluster",
+}
+
 # A namespaced grant here is as good as a cluster-wide one: controllers' tokens and the control plane live there.
 CLUSTER_EQUIVALENT_NAMESPACES = ("kube-system",)
 
@@ -28,7 +35,6 @@ CLUSTER_SCOPED = frozenset(
         ("", "nodes"),
         ("", "nodes/proxy"),
         ("", "persistentvolumes"),
-        ("", "namespaces"),
         ("", "users"),
         ("", "groups"),
         ("rbac.authorization.k8s.io", "clusterroles"),
@@ -38,22 +44,27 @@ CLUSTER_SCOPED = frozenset(
         ("certificates.k8s.io", "signers"),
         ("admissionregistration.k8s.io", "validatingwebhookconfigurations"),
         ("admissionregistration.k8s.io", "mutatingwebhookconfigurations"),
-        ("authentication.k8s.io", "userextras"),
-        ("authentication.k8s.io", "uids"),
     }
 )
 
 
 @dataclass(frozen=True)
 class Access:
-    """Any of `verbs` on one (group, resource) pair; `resource` may name a subresource, "pods/exec"."""
+    """Any of `verbs` on one (group, resource) pair; `resource` may name a subresource, "pods/exec".
+
+    `in_namespace` overrides the resource's scope where the API server asks in a namespace about a cluster-scoped
+    resource: `bind` on a ClusterRole is checked in the namespace of the RoleBinding being written.
+    """
 
     verbs: tuple[str, ...]
     group: str
     resource: str
+    in_namespace: bool | None = None
 
     @property
     def cluster_scoped(self) -> bool:
+        if self.in_namespace is not None:
+            return not self.in_namespace
         return (self.group, self.resource) in CLUSTER_SCOPED
 
     def describe(self) -> str:
@@ -110,11 +121,10 @@ DANGEROUS_PERMISSIONS: tuple[DangerousPermission, ...] = (
         severity="critical",
         all_of=(
             _any(
-                *(
-                    Access((verb,), "rbac.authorization.k8s.io", resource)
-                    for verb in ("escalate", "bind")
-                    for resource in ("roles", "clusterroles")
-                )
+                Access(("escalate",), "rbac.authorization.k8s.io", "roles"),
+                Access(("escalate",), "rbac.authorization.k8s.io", "clusterroles"),
+                Access(("bind",), "rbac.authorization.k8s.io", "roles"),
+                Access(("bind",), "rbac.authorization.k8s.io", "clusterroles", in_namespace=True),
             ),
         ),
         rationale="""`escalate` lets a subject write a role with permissions it does not hold, and `bind` lets it
@@ -134,12 +144,11 @@ DANGEROUS_PERMISSIONS: tuple[DangerousPermission, ...] = (
                 Access(("impersonate",), "", "users"),
                 Access(("impersonate",), "", "groups"),
                 Access(("impersonate",), "", "serviceaccounts"),
-                Access(("impersonate",), "authentication.k8s.io", "userextras"),
-                Access(("impersonate",), "authentication.k8s.io", "uids"),
             ),
         ),
         rationale="""A subject that can impersonate acts as another user, group (`system:masters`) or service
-        account, with all of its permissions: impersonating a group or user cluster-wide is cluster-admin.""",
+        account, with all of its permissions: impersonating a group or user cluster-wide is cluster-admin.
+        Impersonating extras or uids alone is not counted: a request must impersonate a user to use them.""",
         remediation="""Remove `impersonate`; if a tool needs it, restrict it with `resourceNames` to the one
         identity it must act as.""",
     ),

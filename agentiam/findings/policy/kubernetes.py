@@ -26,6 +26,7 @@ from agentiam.findings.data.k8s_permissions import (
 )
 
 CLUSTER = "cluster"
+SECRET_READS = ("get", "list", "watch")  # list and watch return the secrets' contents too
 SERVICE_ACCOUNT_GROUPS = ("system:serviceaccounts", "system:authenticated")
 
 
@@ -211,7 +212,7 @@ def can_read_secret(grant: RoleGrant, namespace: str, name: str) -> bool:
     return any(
         rule.allows(verb, "", "secrets") and (not rule.resource_names or name in rule.resource_names)
         for rule in grant.rules
-        for verb in ("get", "list", "watch")
+        for verb in SECRET_READS
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from agentiam.findings.context import AnalysisContext, AwsPrincipal
 from agentiam.findings.data.aws_access import ROUTINE_WRITE_ACTIONS, UNCONSTRAINED_ACCESS_LEVELS
-from agentiam.findings.policy.aws import Grant
+from agentiam.findings.policy.aws import EffectivePermissions, Grant
 from agentiam.findings.policy.catalogue import ActionCatalogue
 from agentiam.findings.registry import Hit, rule
 
@@ -74,26 +74,34 @@ def _granting(principal: AwsPrincipal, bits: int, *, all_resources: bool = False
     return [g for g in principal.permissions.grants if g.actions & bits and (g.all_resources or not all_resources)]
 
 
-def _split_by_condition(principal: AwsPrincipal, mask: int, *, all_resources: bool) -> tuple[int, bool]:
-    """The granted part of `mask`, and whether it holds only under conditions.
+def _split_by_condition(principal: AwsPrincipal, mask: int) -> tuple[int, bool]:
+    """The part of `mask` granted on all resources, and whether it holds only under conditions.
 
     A Deny on a few specific resources does not take an action off the "all resources" list here: an identity that
     may terminate every instance but one is still the finding.
     """
-    permissions = principal.permissions
-    unconditional = conditional = 0
-    for grant in permissions.grants:
-        if all_resources and not grant.all_resources:
-            continue
-        conditional |= grant.actions
-        if not grant.conditional:
-            unconditional |= grant.actions & ~grant.maybe_denied
-    # A boundary that allows an action only on some resources (or only under a condition) caps the grant too.
-    conditional &= permissions.boundary_mask(all_resources_only=all_resources)
-    unconditional &= permissions.boundary_mask(unconditional_only=True, all_resources_only=all_resources)
+    unconditional, conditional = _all_resources_grants(principal)
     if unconditional & mask:
         return unconditional & mask, False
     return conditional & mask, True
+
+
+def _all_resources_grants(principal: AwsPrincipal) -> tuple[int, int]:
+    """(unconditional, any) actions granted on all resources: asked once per family, so computed once."""
+    if "all_resources_grants" not in principal.derived:
+        permissions = principal.permissions
+        unconditional = conditional = 0
+        for grant in permissions.grants:
+            if not grant.all_resources:
+                continue
+            conditional |= grant.actions
+            if not grant.conditional:
+                unconditional |= grant.actions & ~grant.maybe_denied
+        # A boundary that allows an action only on some resources (or only under a condition) caps the grant too.
+        conditional &= permissions.boundary_mask(all_resources_only=True)
+        unconditional &= permissions.boundary_mask(unconditional_only=True, all_resources_only=True)
+        principal.derived["all_resources_grants"] = (unconditional, conditional)
+    return principal.derived["all_resources_grants"]
 
 
 @cache
@@ -103,9 +111,16 @@ def _iam_permissions_management(catalogue: ActionCatalogue) -> int:
 
 def admin_equivalence(principal: AwsPrincipal, catalogue: ActionCatalogue, coverage: float) -> tuple[int, bool] | None:
     """(granted bits, conditional) when the principal holds nearly every action on every resource."""
+    return permissions_admin_equivalence(principal.permissions, catalogue, coverage)
+
+
+def permissions_admin_equivalence(
+    permissions: EffectivePermissions, catalogue: ActionCatalogue, coverage: float
+) -> tuple[int, bool] | None:
+    """`admin_equivalence` of any set of effective permissions (a principal's, or one policy's on its own)."""
     required = _iam_permissions_management(catalogue)
     for conditional in (False, True):
-        granted = principal.permissions.allowed(unconditional_only=not conditional, all_resources_only=True)
+        granted = permissions.allowed(unconditional_only=not conditional, all_resources_only=True)
         share = catalogue.count(granted) / catalogue.count(catalogue.all_mask)
         if share >= coverage and granted & required == required:
             return granted, conditional
@@ -260,7 +275,7 @@ def unconstrained_hits(ctx: AnalysisContext, mask: int, key: str, what: str) -> 
     for principal in ctx.aws_principals:
         if is_admin(ctx, principal):
             continue
-        granted, conditional = _split_by_condition(principal, mask, all_resources=True)
+        granted, conditional = _split_by_condition(principal, mask)
         if not granted:
             continue
         grants = _granting(principal, granted, all_resources=True)

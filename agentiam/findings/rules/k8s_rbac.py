@@ -5,9 +5,10 @@ one namespace), and names the bindings and roles that give it. The dangerous per
 (agentiam/findings/data/k8s_permissions.py); one rule per entry is made from it below. A grant cluster-wide makes
 the same grant in a namespace redundant, so only the wider one is reported.
 
-Severity: the table's, for a cluster-wide grant (or one in kube-system); one step lower in another namespace; one
-step lower again when every rule that gives it names the objects (`resourceNames`). Agents' identities are raised by
-the engine.
+Severity: the table's, for a cluster-wide grant (or one in kube-system); one step higher when the subject is
+everyone (`system:authenticated`, `system:unauthenticated`, `system:anonymous`); one step lower in another namespace;
+one step lower again when every rule that gives it names the objects (`resourceNames`). Agents' identities are raised
+by the engine. Kubernetes' own bootstrap bindings are not audited.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from agentiam.findings.context import AnalysisContext
 from agentiam.findings.data.k8s_permissions import (
     DANGEROUS_PERMISSIONS,
+    EVERYONE,
     GOOD_PRACTICES,
     NHI5,
     RBAC_DOCS,
@@ -28,6 +30,7 @@ from agentiam.findings.policy.kubernetes import (
     CLUSTER,
     CapabilityMatch,
     RoleGrant,
+    Subject,
     capability,
     everything_grants,
     is_cluster_wide,
@@ -50,8 +53,12 @@ def subject_evidence(grant: RoleGrant, scope: str) -> dict[str, Any]:
     }
 
 
-def graded(base: str, scope: str, name_restricted: bool) -> tuple[str, list[str]]:
+def graded(base: str, scope: str, name_restricted: bool, subject: Subject) -> tuple[str, list[str]]:
     severity, basis = base, [f"{base} when granted cluster-wide"]
+    everyone = EVERYONE.get((subject.kind, subject.name))
+    if everyone:
+        severity = shift(severity, +1)
+        basis.append(f"{severity}: granted to {everyone}")
     if not is_cluster_wide(scope):
         severity = shift(severity, -1)
         basis.append(f"{severity}: granted in one namespace only")
@@ -70,8 +77,8 @@ def capability_hits(ctx: AnalysisContext, permission: DangerousPermission) -> It
                 continue
             if scope == CLUSTER:
                 cluster_wide = match
-            severity, basis = graded(permission.severity, scope, match.name_restricted)
             first = match.contributions[0].grant
+            severity, basis = graded(permission.severity, scope, match.name_restricted, first.subject)
             names = sorted({n for c in match.contributions for n in c.rule.resource_names})
             yield Hit(
                 subject_uid=uid,
@@ -138,10 +145,10 @@ def wildcard_admin(ctx: AnalysisContext, params: dict[str, Any]) -> Iterator[Hit
                 scope != CLUSTER and CLUSTER in scopes and everything_grants(g for g in grants if g.scope == CLUSTER)
             ):
                 continue
-            severity, basis = graded("critical", scope, name_restricted=False)
             bindings = sorted({g.binding for g, _ in found})
             roles = sorted({g.role for g, _ in found})
             grant = found[0][0]
+            severity, basis = graded("critical", scope, name_restricted=False, subject=grant.subject)
             yield Hit(
                 subject_uid=uid,
                 key=f"admin:{scope}",

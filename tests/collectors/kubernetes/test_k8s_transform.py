@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from agentiam.collectors.kubernetes.export import read_export
+from agentiam.collectors.kubernetes.export import is_cluster_listing, read_export
 from agentiam.collectors.kubernetes.snapshot import KubernetesSnapshot
 from agentiam.collectors.kubernetes.transform import transform_snapshot
 from agentiam.config import KubernetesSettings
@@ -355,7 +355,7 @@ def test_malformed_objects_are_skipped_with_an_error_naming_them_and_the_rest_is
         binding("ClusterRoleBinding", "to-role", "Role", "r", [{"kind": "User", "name": "u"}]),
         pod("fine"),
     )
-    problems = sorted((i.source, i.problem) for i in of(records, IssueRecord))
+    problems = sorted((i.source, i.problem) for i in of(records, IssueRecord) if i.severity == "error")
     assert problems == [
         (
             "/exports/prod.json: ClusterRoleBinding no-ns",
@@ -366,7 +366,6 @@ def test_malformed_objects_are_skipped_with_an_error_naming_them_and_the_rest_is
         ("/exports/prod.json: Pod agents/broken", "skipped: spec.containers is not a list of objects"),
         ("/exports/prod.json: the document, items[2]", "skipped: not a Kubernetes object (no kind or apiVersion)"),
     ]
-    assert all(i.severity == "error" for i in of(records, IssueRecord))
     assert [w.name for w in of(records, WorkloadRecord)] == ["agents/fine"]
 
 
@@ -411,3 +410,42 @@ def test_live_snapshots_hold_preselected_agent_pods() -> None:
     snapshot.add(pod("chosen", labels={"whatever": "x"}))
     [chosen] = of(transform_snapshot(snapshot, settings), WorkloadRecord)
     assert chosen.is_agent and chosen.agent_evidence[0].detail == "selected by the live listing"
+
+
+def test_a_kind_the_export_lacks_is_a_warning_and_bindings_to_what_it_would_hold_are_not_judged_missing() -> None:
+    document = kubectl_list(
+        pod("p"),
+        binding(
+            "ClusterRoleBinding",
+            "b",
+            "ClusterRole",
+            "custom",
+            [{"kind": "ServiceAccount", "name": "x", "namespace": "agents"}],
+        ),
+    )
+    settings = KubernetesSettings(offline_cluster=CLUSTER)
+    snapshot = read_export(document, "/exports/pods.json", settings)
+    assert not is_cluster_listing(document, snapshot)
+    records = transform_snapshot(snapshot, settings, complete_listing=is_cluster_listing(document, snapshot))
+    warnings = sorted(i.problem for i in of(records, IssueRecord))
+    assert [w.split(":")[0] for w in warnings] == ["no ClusterRole in the export", "no ServiceAccount in the export"]
+    assert all(i.severity == "warning" for i in of(records, IssueRecord))
+    [grant] = of(records, GrantRecord)
+    assert grant.attributes["listing_complete"] is False
+
+
+def test_bindings_are_not_judged_missing_when_a_live_read_could_not_list_service_accounts() -> None:
+    snapshot = KubernetesSnapshot(cluster="prod", source="context prod", pods_preselected=True)
+    snapshot.not_evaluated["ServiceAccount"] = "403 Forbidden (needs list serviceaccounts)"
+    snapshot.add(
+        binding(
+            "ClusterRoleBinding",
+            "b",
+            "ClusterRole",
+            "view",
+            [{"kind": "ServiceAccount", "name": "x", "namespace": "a"}],
+        )
+    )
+    [grant] = of(transform_snapshot(snapshot, KubernetesSettings()), GrantRecord)
+    assert grant.attributes["listing_complete"] is False
+    assert grant.attributes["subject_missing"] is False
