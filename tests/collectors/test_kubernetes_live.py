@@ -405,3 +405,14 @@ def test_the_deployed_cluster_role_grants_exactly_what_the_live_reader_uses(
             granted |= {(verb, "", url) for url in rule.get("nonResourceURLs", [])}
             granted |= {(verb, g, r) for g in rule.get("apiGroups", []) for r in rule.get("resources", [])}
     assert used == granted
+
+
+def test_agent_resources_that_discovery_refuses_are_not_evaluated(tmp_path: Path, kube_server: StartServer) -> None:
+    server = kube_server()
+    server.load(k.crd("kagent.dev", "Agent", "agents"), *k.small_cluster())
+    server.fail("/apis/kagent.dev/v1alpha1", 403, times=None)
+    snapshot, _ = _read(_one_cluster(tmp_path, server))
+
+    assert "kagent.dev/Agent" in snapshot.not_evaluated
+    assert "get on the non-resource URL /apis/*" in snapshot.issues[0].problem
+    assert _names(snapshot, "Pod") == {"agent-0"}  # the label-selected agents are still read

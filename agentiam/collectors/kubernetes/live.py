@@ -307,7 +307,6 @@ class _Api:
 class _CustomResource:
     key: str  # "<group>/<Kind>"
     path: str  # /apis/<group>/<version>/<plural>
-    namespaced: bool
 
 
 def _meta(obj: RawObject) -> dict[str, Any]:
@@ -356,8 +355,7 @@ class _ClusterReader:
         )
 
     def _restarted(self, path: str) -> None:
-        if not self.snapshot.inconsistent:
-            self.snapshot.inconsistent = True
+        self.snapshot.inconsistent = True
         self.snapshot.issues.append(
             IssueRecord(
                 subject_uid=None,
@@ -412,15 +410,16 @@ class _ClusterReader:
                 continue
             try:
                 resources = self.api.get(f"/apis/{version}").get("resources") or []
-            except (_Forbidden, _NotFound) as exc:
-                log.debug("%s: discovery of %s failed (%s)", self.api.source, version, exc)
+            except _Forbidden as exc:
+                for kind in kinds:
+                    self._not_evaluated(f"{group}/{kind}", "get", "the non-resource URL /apis/*", str(exc))
+                continue
+            except _NotFound:  # the group went away since /apis was read
                 continue
             for resource in resources:
                 if resource.get("kind") in kinds and "/" not in str(resource.get("name")):
                     key = f"{group}/{resource['kind']}"
-                    found.append(
-                        _CustomResource(key, f"/apis/{version}/{resource['name']}", bool(resource["namespaced"]))
-                    )
+                    found.append(_CustomResource(key, f"/apis/{version}/{resource['name']}"))
         for resource in found:
             plural, group = resource.path.rpartition("/")[2], resource.key.rpartition("/")[0]
             for obj in self._listing(resource.key, f"{plural} in the {group} API group", resource.path, []):
@@ -446,8 +445,12 @@ class _ClusterReader:
         kept: dict[str, RawObject] = {}
         for namespace, owners in sorted(by_namespace.items()):
             owner_uids = {str(_meta(o).get("uid")) for o in owners}
-            selectors = [label_selector_matcher((o.get("spec") or {}).get("selector")) for o in owners]
-            selectors = [s for o, s in zip(owners, selectors, strict=True) if (o.get("spec") or {}).get("selector")]
+            # An empty or absent selector would select every pod of the namespace: only real selectors count.
+            selectors = [
+                label_selector_matcher(spec["selector"])
+                for spec in (o.get("spec") or {} for o in owners)
+                if isinstance(spec, dict) and spec.get("selector")
+            ]
             path = f"/api/v1/namespaces/{quote(namespace, safe='')}/pods" if namespace else "/api/v1/pods"
             for pod in self._listing("Pod", _permission_resource("Pod"), path, []):
                 uid = _uid(pod)
