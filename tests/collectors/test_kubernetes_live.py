@@ -245,6 +245,16 @@ def test_throttled_requests_are_retried_and_counted(tmp_path: Path, kube_server:
     assert not snapshot.issues
 
 
+def test_a_throttled_request_waits_as_long_as_retry_after_says(tmp_path: Path, kube_server: StartServer) -> None:
+    server = kube_server()
+    server.fail(f"{RBAC}/clusterroles", 429, times=1, retry_after=1)
+    _read(_one_cluster(tmp_path, server))
+
+    throttled, retried = server.requests_to(f"{RBAC}/clusterroles")
+    assert (throttled.status, retried.status) == (429, 200)
+    assert retried.at - throttled.at >= 1.0
+
+
 def test_a_persistent_server_error_fails_the_cluster_with_a_clear_message(
     tmp_path: Path, kube_server: StartServer
 ) -> None:

@@ -96,6 +96,7 @@ class RecordedRequest:
     query: dict[str, str]
     status: int = 0
     items_sent: int = 0
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 @dataclass
