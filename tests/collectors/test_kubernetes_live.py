@@ -426,3 +426,20 @@ def test_agent_resources_that_discovery_refuses_are_not_evaluated(tmp_path: Path
     assert "kagent.dev/Agent" in snapshot.not_evaluated
     assert "get on the non-resource URL /apis/*" in snapshot.issues[0].problem
     assert _names(snapshot, "Pod") == {"agent-0"}  # the label-selected agents are still read
+
+
+def test_an_owner_the_scanner_may_not_get_is_not_evaluated_and_the_pod_still_read(
+    tmp_path: Path, kube_server: StartServer
+) -> None:
+    server = kube_server()
+    replica_set = k.owner("ReplicaSet", "apps/v1", "bot-5d8", "replicaset-agents-bot-5d8")
+    server.load(
+        k.controller("ReplicaSet", "apps/v1", "bot-5d8", "agents"),
+        k.pod("bot-5d8-x", "agents", labels={"app": "ai-agent"}, owned_by=replica_set),
+    )
+    server.fail("/apis/apps/v1/namespaces/agents/replicasets/bot-5d8", 403, times=None)
+    snapshot, _ = _read(_one_cluster(tmp_path, server))
+
+    assert _names(snapshot, "Pod") == {"bot-5d8-x"} and "ReplicaSet" not in snapshot.objects
+    assert "get on replicasets in the apps API group" in snapshot.not_evaluated["ReplicaSet"]
+    assert [i.severity for i in snapshot.issues] == ["error"]
