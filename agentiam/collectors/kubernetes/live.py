@@ -9,7 +9,8 @@ What is read, and why:
 - agent custom resources (`kubernetes.agent_crds`) that `/apis` says the cluster serves, and the pods they own: the
   pods of each namespace holding an agent resource are listed and kept when their owner chain reaches the resource
   (a controller sets owner references) or the resource's `spec.selector` matches their labels;
-- each kept pod's owner chain (ReplicaSet -> Deployment, Job -> CronJob, ...), one GET per distinct owner;
+- each kept pod's owner chain (ReplicaSet -> Deployment, Job -> CronJob, ...), one GET per distinct owner, a level
+  of the chains at a time with the level's GETs in flight together;
 - every ServiceAccount, Role, ClusterRole, RoleBinding and ClusterRoleBinding;
 - the service-account token issuer from `/.well-known/openid-configuration`, when served.
 
