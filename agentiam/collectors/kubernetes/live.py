@@ -239,7 +239,10 @@ class _Api:
                     _preload_content=False,
                     _request_timeout=REQUEST_TIMEOUT,
                 )
-                return json.loads(response.data)
+                try:
+                    return json.loads(response.data)
+                finally:
+                    response.release_conn()  # back to the pool: the next request reuses the TLS connection
             except ApiException as exc:
                 status, body = exc.status or 0, exc.body or b""
                 if isinstance(body, str):
