@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.collectors import kube_manifests as k
-from tests.conftest import Cli
+from tests.conftest import ACCOUNT, ADMIN, Cli, role
 from tests.fakes.kube_apiserver import Kubeconfig, KubeContext
 
 
@@ -60,3 +60,22 @@ def test_in_cluster_outside_a_cluster_fails_the_scope_and_exits_partial(run: Cli
     result = run("scan", "--k8s-in-cluster")
     assert result.exit_code == 3
     assert "in-cluster configuration: cannot configure a client" in result.stderr
+
+
+def test_a_live_cluster_and_an_aws_export_in_one_scan_link_pods_to_the_role(
+    tmp_path: Path, run: Cli, kube_server: Any
+) -> None:
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/agent-irsa"
+    server = kube_server()
+    server.load(*k.small_cluster({"eks.amazonaws.com/role-arn": role_arn}))
+    path = Kubeconfig([KubeContext("prod", server, "prod")]).write(tmp_path / "kubeconfig")
+    authz = run.export([role("agent-irsa", [ADMIN])])
+
+    assert run("scan", "--kubeconfig", str(path), "--offline", authz).exit_code == 0
+    findings = json.loads(run("report", "--format", "json", "-o", "-").stdout)["findings"]
+    (admin,) = [f for f in findings if f["rule_id"] == "AWS-IAM-001"]
+    assert "kubernetes:prod:pod:agents/agent-0" in {u["uid"] for u in admin["evidence"]["used_by"]["entries"]}
+    reaching = [f for f in findings if f["subject"]["uid"] == "kubernetes:prod:serviceaccount:agents/agent-sa"]
+    assert reaching and all(
+        f"aws:{role_arn}" in {r["uid"] for r in f["evidence"]["reaches"]["entries"]} for f in reaching
+    )

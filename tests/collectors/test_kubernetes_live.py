@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -216,7 +217,7 @@ def test_an_expired_continue_token_restarts_the_listing_and_marks_the_snapshot_i
 
     assert snapshot.inconsistent
     assert _names(snapshot, "ServiceAccount") == {f"sa-{i}" for i in range(5)}
-    assert len(snapshot.objects["ServiceAccount"]) >= 5
+    assert len(snapshot.objects["ServiceAccount"]) == 5  # the pages served twice are kept once
     (warning,) = snapshot.issues
     assert warning.severity == "warning" and "410" in warning.problem
     statuses = [r.status for r in server.requests_to("/api/v1/serviceaccounts")]
@@ -244,6 +245,16 @@ def test_throttled_requests_are_retried_and_counted(tmp_path: Path, kube_server:
     assert not snapshot.issues
 
 
+def test_a_throttled_request_waits_as_long_as_retry_after_says(tmp_path: Path, kube_server: StartServer) -> None:
+    server = kube_server()
+    server.fail(f"{RBAC}/clusterroles", 429, times=1, retry_after=1)
+    _read(_one_cluster(tmp_path, server))
+
+    throttled, retried = server.requests_to(f"{RBAC}/clusterroles")
+    assert (throttled.status, retried.status) == (429, 200)
+    assert retried.at - throttled.at >= 1.0
+
+
 def test_a_persistent_server_error_fails_the_cluster_with_a_clear_message(
     tmp_path: Path, kube_server: StartServer
 ) -> None:
@@ -261,6 +272,18 @@ def test_credentials_the_cluster_refuses_fail_the_cluster(tmp_path: Path, kube_s
     (tmp_path / "kubeconfig").write_text(kubeconfig)
     settings = load_settings(None, {"kubernetes": {"kubeconfig": str(tmp_path / "kubeconfig")}}, environ={})
     with pytest.raises(CollectorError, match="refused the credentials"):
+        _read(settings)
+
+
+def test_a_server_whose_certificate_the_ca_does_not_sign_is_unreachable(
+    tmp_path: Path, kube_server: StartServer
+) -> None:
+    server, other = kube_server(), kube_server()
+    kubeconfig = Kubeconfig([KubeContext("dev", server, "dev-cluster")]).render()
+    kubeconfig = kubeconfig.replace(*(base64.b64encode(s.certificates.ca_pem).decode() for s in (server, other)))
+    (tmp_path / "kubeconfig").write_text(kubeconfig)
+    settings = load_settings(None, {"kubernetes": {"kubeconfig": str(tmp_path / "kubeconfig")}}, environ={})
+    with pytest.raises(CollectorError, match="context dev: cannot reach the cluster"):
         _read(settings)
 
 
@@ -343,3 +366,80 @@ def test_in_cluster_without_the_service_environment_fails_clearly(
     (scope,) = cluster_scopes(ctx)
     with pytest.raises(CollectorError, match="in-cluster configuration: cannot configure a client"):
         read_cluster(ctx, scope)
+
+
+def _permission(path: str) -> tuple[str, str, str]:
+    """(verb, API group, resource) of a request, or ("get", "", "<non-resource URL>") for discovery and OIDC."""
+    parts = path.strip("/").split("/")
+    if parts[0] == "api" and len(parts) > 2:
+        group, rest = "", parts[2:]
+    elif parts[0] == "apis" and len(parts) > 3:
+        group, rest = parts[1], parts[3:]
+    else:
+        return "get", "", "/apis/*" if parts[0] == "apis" and len(parts) > 1 else path
+    if rest[0] == "namespaces" and len(rest) > 2:
+        rest = rest[2:]
+    return ("get" if len(rest) == 2 else "list"), group, rest[0]
+
+
+def test_the_deployed_cluster_role_grants_exactly_what_the_live_reader_uses(
+    tmp_path: Path, kube_server: StartServer
+) -> None:
+    import yaml
+
+    server = kube_server(oidc_issuer="https://issuer.example")
+    server.load(k.crd("kagent.dev", "Agent", "agents"), k.crd("agents.x-k8s.io", "Agent", "agents", "v1"))
+    server.load({"apiVersion": "kagent.dev/v1alpha1", "kind": "Agent", "metadata": k.meta("a", "agents", uid="a-1")})
+    server.load({"apiVersion": "agents.x-k8s.io/v1", "kind": "Agent", "metadata": k.meta("b", "agents")})
+    agent = {"app": "ai-agent"}
+    chains = [("Deployment", "apps/v1", "ReplicaSet"), ("CronJob", "batch/v1", "Job")]
+    for top, api_version, middle in chains:
+        server.load(k.controller(top, api_version, "top", "agents"))
+        up = k.owner(top, api_version, "top", f"{top.lower()}-agents-top")
+        server.load(k.controller(middle, api_version, "mid", "agents", up))
+        down = k.owner(middle, api_version, "mid", f"{middle.lower()}-agents-mid")
+        server.load(k.pod(f"via-{middle.lower()}", "agents", labels=agent, owned_by=down))
+    for kind in ("StatefulSet", "DaemonSet"):
+        server.load(k.controller(kind, "apps/v1", "set", "agents"))
+        owned = k.owner(kind, "apps/v1", "set", f"{kind.lower()}-agents-set")
+        server.load(k.pod(f"via-{kind.lower()}", "agents", labels=agent, owned_by=owned))
+    server.load(*k.small_cluster())
+    _read(_one_cluster(tmp_path, server))
+
+    used = {_permission(r.path) for r in server.requests}
+    rbac = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes" / "rbac.yaml"
+    (role,) = [d for d in yaml.safe_load_all(rbac.read_text()) if d and d["kind"] == "ClusterRole"]
+    granted = set()
+    for rule in role["rules"]:
+        for verb in rule["verbs"]:
+            granted |= {(verb, "", url) for url in rule.get("nonResourceURLs", [])}
+            granted |= {(verb, g, r) for g in rule.get("apiGroups", []) for r in rule.get("resources", [])}
+    assert used == granted
+
+
+def test_agent_resources_that_discovery_refuses_are_not_evaluated(tmp_path: Path, kube_server: StartServer) -> None:
+    server = kube_server()
+    server.load(k.crd("kagent.dev", "Agent", "agents"), *k.small_cluster())
+    server.fail("/apis/kagent.dev/v1alpha1", 403, times=None)
+    snapshot, _ = _read(_one_cluster(tmp_path, server))
+
+    assert "kagent.dev/Agent" in snapshot.not_evaluated
+    assert "get on the non-resource URL /apis/*" in snapshot.issues[0].problem
+    assert _names(snapshot, "Pod") == {"agent-0"}  # the label-selected agents are still read
+
+
+def test_an_owner_the_scanner_may_not_get_is_not_evaluated_and_the_pod_still_read(
+    tmp_path: Path, kube_server: StartServer
+) -> None:
+    server = kube_server()
+    replica_set = k.owner("ReplicaSet", "apps/v1", "bot-5d8", "replicaset-agents-bot-5d8")
+    server.load(
+        k.controller("ReplicaSet", "apps/v1", "bot-5d8", "agents"),
+        k.pod("bot-5d8-x", "agents", labels={"app": "ai-agent"}, owned_by=replica_set),
+    )
+    server.fail("/apis/apps/v1/namespaces/agents/replicasets/bot-5d8", 403, times=None)
+    snapshot, _ = _read(_one_cluster(tmp_path, server))
+
+    assert _names(snapshot, "Pod") == {"bot-5d8-x"} and "ReplicaSet" not in snapshot.objects
+    assert "get on replicasets in the apps API group" in snapshot.not_evaluated["ReplicaSet"]
+    assert [i.severity for i in snapshot.issues] == ["error"]

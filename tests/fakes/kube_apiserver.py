@@ -96,6 +96,7 @@ class RecordedRequest:
     query: dict[str, str]
     status: int = 0
     items_sent: int = 0
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 @dataclass
@@ -544,7 +545,7 @@ class FakeKubeApiServer:
             for (ns, _), obj in sorted(stored.items())
             if (namespace is None or ns == namespace) and labels(obj["metadata"].get("labels") or {}) and fields(obj)
         ]
-        limit = int(query["limit"]) if query.get("limit", "0").isdigit() and int(query["limit"]) > 0 else None
+        limit = int(query["limit"]) if query.get("limit", "").isdigit() and int(query["limit"]) > 0 else None
         page = matching[offset : offset + limit] if limit else matching[offset:]
         metadata: Manifest = {"resourceVersion": str(self._resource_version)}
         if limit and offset + limit < len(matching):

@@ -9,7 +9,8 @@ What is read, and why:
 - agent custom resources (`kubernetes.agent_crds`) that `/apis` says the cluster serves, and the pods they own: the
   pods of each namespace holding an agent resource are listed and kept when their owner chain reaches the resource
   (a controller sets owner references) or the resource's `spec.selector` matches their labels;
-- each kept pod's owner chain (ReplicaSet -> Deployment, Job -> CronJob, ...), one GET per distinct owner;
+- each kept pod's owner chain (ReplicaSet -> Deployment, Job -> CronJob, ...), one GET per distinct owner, a level
+  of the chains at a time with the level's GETs in flight together;
 - every ServiceAccount, Role, ClusterRole, RoleBinding and ClusterRoleBinding;
 - the service-account token issuer from `/.well-known/openid-configuration`, when served.
 
@@ -26,7 +27,8 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,8 @@ IN_CLUSTER_LABEL = "in-cluster"
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 DEFAULT_KUBECONFIG = "~/.kube/config"
 MAX_BACKOFF_SECONDS = 30.0
+OWNER_CONCURRENCY = 8  # owner GETs in flight at once
+MAX_CHAIN = 10  # owners followed per pod: deeper is a loop in a broken cluster
 REQUEST_TIMEOUT = (10, 120)  # connect, read (seconds): a page of 500 pods is large but never slow
 
 # A client for one kubeconfig context, or for the cluster agentiam runs in (None).
@@ -235,7 +239,10 @@ class _Api:
                     _preload_content=False,
                     _request_timeout=REQUEST_TIMEOUT,
                 )
-                return json.loads(response.data)
+                try:
+                    return json.loads(response.data)
+                finally:
+                    response.release_conn()  # back to the pool: the next request reuses the TLS connection
             except ApiException as exc:
                 status, body = exc.status or 0, exc.body or b""
                 if isinstance(body, str):
@@ -307,7 +314,6 @@ class _Api:
 class _CustomResource:
     key: str  # "<group>/<Kind>"
     path: str  # /apis/<group>/<version>/<plural>
-    namespaced: bool
 
 
 def _meta(obj: RawObject) -> dict[str, Any]:
@@ -334,6 +340,7 @@ class _ClusterReader:
         custom = self._agent_resources()
         pods = self._selected_pods()
         pods.update(self._pods_of_custom_resources(custom, pods))
+        self._fetch_owners(pods.values())
         for pod in pods.values():
             snapshot.add(pod)
             self._add_owner_chain(pod)
@@ -356,8 +363,7 @@ class _ClusterReader:
         )
 
     def _restarted(self, path: str) -> None:
-        if not self.snapshot.inconsistent:
-            self.snapshot.inconsistent = True
+        self.snapshot.inconsistent = True
         self.snapshot.issues.append(
             IssueRecord(
                 subject_uid=None,
@@ -369,8 +375,13 @@ class _ClusterReader:
         )
 
     def _listing(self, kind: str, resource: str, path: str, query: list[tuple[str, Any]]) -> Iterator[RawObject]:
+        """Each object of a listing once, even when a restart (410) serves the first pages again."""
+        seen: set[str] = set()
         try:
-            yield from self.api.pages(path, query, self._restarted)
+            for obj in self.api.pages(path, query, self._restarted):
+                if _uid(obj) not in seen:
+                    seen.add(_uid(obj))
+                    yield obj
         except _Forbidden as exc:
             self._not_evaluated(kind, "list", resource, str(exc))
 
@@ -407,15 +418,16 @@ class _ClusterReader:
                 continue
             try:
                 resources = self.api.get(f"/apis/{version}").get("resources") or []
-            except (_Forbidden, _NotFound) as exc:
-                log.debug("%s: discovery of %s failed (%s)", self.api.source, version, exc)
+            except _Forbidden as exc:
+                for kind in kinds:
+                    self._not_evaluated(f"{group}/{kind}", "get", "the non-resource URL /apis/*", str(exc))
+                continue
+            except _NotFound:  # the group went away since /apis was read
                 continue
             for resource in resources:
                 if resource.get("kind") in kinds and "/" not in str(resource.get("name")):
                     key = f"{group}/{resource['kind']}"
-                    found.append(
-                        _CustomResource(key, f"/apis/{version}/{resource['name']}", bool(resource["namespaced"]))
-                    )
+                    found.append(_CustomResource(key, f"/apis/{version}/{resource['name']}"))
         for resource in found:
             plural, group = resource.path.rpartition("/")[2], resource.key.rpartition("/")[0]
             for obj in self._listing(resource.key, f"{plural} in the {group} API group", resource.path, []):
@@ -441,47 +453,72 @@ class _ClusterReader:
         kept: dict[str, RawObject] = {}
         for namespace, owners in sorted(by_namespace.items()):
             owner_uids = {str(_meta(o).get("uid")) for o in owners}
-            selectors = [label_selector_matcher((o.get("spec") or {}).get("selector")) for o in owners]
-            selectors = [s for o, s in zip(owners, selectors, strict=True) if (o.get("spec") or {}).get("selector")]
+            # An empty or absent selector would select every pod of the namespace: only real selectors count.
+            selectors = [
+                label_selector_matcher(spec["selector"])
+                for spec in (o.get("spec") or {} for o in owners)
+                if isinstance(spec, dict) and spec.get("selector")
+            ]
             path = f"/api/v1/namespaces/{quote(namespace, safe='')}/pods" if namespace else "/api/v1/pods"
-            for pod in self._listing("Pod", _permission_resource("Pod"), path, []):
-                uid = _uid(pod)
-                if uid in known or uid in kept:
-                    continue
+            listed = [p for p in self._listing("Pod", _permission_resource("Pod"), path, []) if _uid(p) not in known]
+            self._fetch_owners(listed)
+            for pod in listed:
                 labels = _meta(pod).get("labels") or {}
                 if any(match(labels) for match in selectors) or owner_uids & self._chain_uids(pod):
-                    kept[uid] = pod
+                    kept[_uid(pod)] = pod
         return kept
 
     # -- owners ----------------------------------------------------------------------------------------------
 
-    def _owner(self, obj: RawObject) -> RawObject | None:
-        """The controlling owner of an object, fetched once per cluster; None when it is not a kind read here."""
+    @staticmethod
+    def _owner_key(obj: RawObject) -> tuple[tuple[str, str, str], str] | None:
+        """((kind, namespace, name), apiVersion) of an object's controlling owner, when it is a kind read here."""
         refs = [r for r in _meta(obj).get("ownerReferences") or [] if isinstance(r, dict)]
         ref = next((r for r in refs if r.get("controller")), refs[0] if refs else None)
         if ref is None or ref.get("kind") not in _OWNER_KINDS:
             return None
-        kind, name, namespace = str(ref["kind"]), str(ref.get("name")), str(_meta(obj).get("namespace", ""))
-        key = (kind, namespace, name)
-        if key not in self.owners:
-            prefix, plural, _ = _RESOURCES[kind]
-            path = f"{prefix}/namespaces/{quote(namespace, safe='')}/{plural}/{quote(name, safe='')}"
-            try:
-                owner = self.api.get(path)
-            except _Forbidden as exc:
-                self._not_evaluated(kind, "get", _permission_resource(kind), str(exc))
-                owner = None
-            except _NotFound:  # deleted since the pod was listed
-                owner = None
-            if owner is not None:
-                owner.setdefault("kind", kind)
-                owner.setdefault("apiVersion", ref.get("apiVersion", ""))
-            self.owners[key] = owner
-        return self.owners[key]
+        return (str(ref["kind"]), str(_meta(obj).get("namespace", "")), str(ref.get("name"))), str(
+            ref.get("apiVersion")
+        )
+
+    def _fetch_owner(self, key: tuple[str, str, str], api_version: str) -> RawObject | None:
+        kind, namespace, name = key
+        prefix, plural, _ = _RESOURCES[kind]
+        try:
+            owner = self.api.get(f"{prefix}/namespaces/{quote(namespace, safe='')}/{plural}/{quote(name, safe='')}")
+        except _Forbidden as exc:
+            self._not_evaluated(kind, "get", _permission_resource(kind), str(exc))
+            return None
+        except _NotFound:  # deleted since the pod was listed
+            return None
+        owner.setdefault("kind", kind)
+        owner.setdefault("apiVersion", api_version)
+        return owner  # type: ignore[no-any-return]
+
+    def _fetch_owners(self, objects: Iterable[RawObject]) -> None:
+        """The owner chains of many objects, level by level, each level's distinct owners fetched concurrently:
+        against a remote API server that is a few round trips in all rather than one per owner."""
+        level = list(objects)
+        with ThreadPoolExecutor(max_workers=OWNER_CONCURRENCY, thread_name_prefix="k8s-owner") as pool:
+            for _ in range(MAX_CHAIN):
+                wanted = dict(found for found in map(self._owner_key, level) if found and found[0] not in self.owners)
+                if not wanted:
+                    return
+                fetched = list(pool.map(self._fetch_owner, wanted, wanted.values()))
+                self.owners.update(zip(wanted, fetched, strict=True))
+                level = [owner for owner in fetched if owner is not None]
+
+    def _owner(self, obj: RawObject) -> RawObject | None:
+        found = self._owner_key(obj)
+        if found is None:
+            return None
+        if found[0] not in self.owners:
+            self._fetch_owners([obj])
+        return self.owners.get(found[0])
 
     def _chain(self, obj: RawObject) -> Iterator[RawObject]:
         current: RawObject | None = obj
-        for _ in range(10):  # owner references can loop in a broken cluster
+        for _ in range(MAX_CHAIN):  # owner references can loop in a broken cluster
             current = self._owner(current) if current is not None else None
             if current is None:
                 return
