@@ -293,7 +293,8 @@ def _suppressions(state: State, path: str | None) -> list[Suppression]:
     chosen = path or state.settings.suppressions_file
     if not chosen:
         return []
-    return load_suppressions(Path(chosen), state.settings.suppression_max_days, datetime.now(UTC).date())
+    today = datetime.now(UTC).date()
+    return load_suppressions(Path(chosen), state.settings.suppression_max_days, today, known_rules=state.plugins.rules)
 
 
 def _collect(state: State, flags: CollectionFlags) -> tuple[int, str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -102,12 +102,16 @@ def latest_allowed_expiry(today: date, max_days: int) -> date:
     return today + timedelta(days=max_days)
 
 
-def load_suppressions(path: Path, max_days: int, today: date) -> list[Suppression]:
+def load_suppressions(
+    path: Path, max_days: int, today: date, known_rules: Collection[str] | None = None
+) -> list[Suppression]:
     """Read and validate a suppressions file; every problem is listed, each naming the file and the entry.
 
     Already expired entries are kept (they produce warnings when applied); an expiry beyond `max_days` from today is
-    refused, so that no acceptance is open-ended.
+    refused, so that no acceptance is open-ended. A rule id that no installed rule has is refused too: a typo would
+    otherwise suppress nothing, silently.
     """
+    known = {rule.lower() for rule in known_rules} if known_rules is not None else None
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -131,6 +135,9 @@ def load_suppressions(path: Path, max_days: int, today: date) -> list[Suppressio
             entry = _Entry.model_validate(raw)
         except ValidationError as exc:
             problems.extend(f"{where}: {_field(error)}: {error['msg']}" for error in exc.errors())
+            continue
+        if known is not None and entry.rule.lower() not in known:
+            problems.append(f"{where}: rule {entry.rule!r} is not a known rule id (see `agentiam rules list`)")
             continue
         if entry.expires > latest:
             problems.append(

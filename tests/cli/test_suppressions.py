@@ -127,3 +127,15 @@ def test_a_missing_suppressions_file_fails_the_scan_before_collecting(run: Cli, 
     assert result.exit_code == 2
     assert "none.yaml: suppressions file not found" in result.stderr
     assert not Path(run.db).exists()  # refused before the inventory was even opened
+
+
+def test_a_rule_id_no_installed_rule_has_is_refused_rather_than_suppressing_nothing(
+    scanned: Cli, tmp_path: Path
+) -> None:
+    suppressions = write_suppressions(tmp_path, "suppressions:\n" + entry() + entry(rule="AWS-IAM-0001"))
+
+    result = scanned("gate", "--fail-on", "critical", "--suppressions", str(suppressions))
+
+    assert result.exit_code == 2
+    assert "entry 2: rule 'AWS-IAM-0001' is not a known rule id" in result.stderr
+    assert "entry 1" not in result.stderr
