@@ -795,7 +795,7 @@ def _write_reports(
 )
 @click.pass_context
 def demo(ctx: click.Context, output_dir: str) -> None:
-    """Run the whole pipeline on the bundled sample estate (an AWS account, an Azure subscription), write reports."""
+    """Run the whole pipeline on the bundled sample estate (AWS, an EKS cluster, Azure) and write every report."""
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     db_path = folder / "agentiam.db"
