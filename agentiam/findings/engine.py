@@ -17,13 +17,15 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
 
+from agentiam.collectors.kubernetes.uids import parse_uid as parse_kubernetes_uid
 from agentiam.config import Settings
 from agentiam.findings.context import AnalysisContext
 from agentiam.findings.reach import add_reach_evidence
 from agentiam.findings.registry import SEVERITIES, Hit, Rule
 from agentiam.inventory import views
+from agentiam.inventory.records import Provider
 from agentiam.inventory.store import Store
 
 log = logging.getLogger(__name__)
@@ -61,16 +63,16 @@ class AnalysisResult:
 
 
 def _unknown_subject(uid: str) -> dict[str, Any]:
-    return {
-        "uid": uid,
-        "name": uid,
-        "kind": "unknown",
-        "provider": "unknown",
-        "scope": "",
-        "collector": "",
-        "is_agent": False,
-        "agent_evidence": [],
-    }
+    """A subject the inventory lacks (a binding to a service account that does not exist): named from its uid."""
+    subject = {"uid": uid, "name": uid, "kind": "unknown", "provider": "unknown", "scope": ""}
+    provider = uid.partition(":")[0]
+    if provider in get_args(Provider):
+        subject["provider"] = provider
+    parsed = parse_kubernetes_uid(uid) if provider == "kubernetes" else None
+    if parsed is not None:
+        cluster, kind, name = parsed
+        subject |= {"name": name, "kind": f"k8s_{kind.replace('serviceaccount', 'service_account')}", "scope": cluster}
+    return subject | {"collector": "", "is_agent": False, "agent_evidence": []}
 
 
 def evaluate(ctx: AnalysisContext, rules: Iterable[Rule], settings: Settings) -> tuple[list[dict[str, Any]], list[str]]:

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
+# The cluster may hold colons (an EKS ARN) and so may user and group names ("system:serviceaccounts:ns"); the kind
+# between them is one of a few words, which is what anchors the split.
+_KINDS = "serviceaccount|user|group|pod|deployment|statefulset|daemonset|replicaset|replicationcontroller|job|cronjob"
+_CUSTOM_KIND = r"[a-z0-9-]+(?:\.[a-z0-9-]+)+/[A-Za-z]+"  # an agent custom resource: "<group>/<Kind>"
+_UID = re.compile(rf"kubernetes:(?P<cluster>.+?):(?P<kind>{_KINDS}|{_CUSTOM_KIND}):(?P<name>.+)")
+
 
 def identity_uid(cluster: str, kind: str, name: str) -> str:
     """kind: serviceaccount (name "<ns>/<name>"), user or group."""
@@ -19,3 +27,9 @@ def workload_uid(cluster: str, kind: str, namespace: str, name: str) -> str:
 
 def oidc_alias(issuer: str, namespace: str, name: str) -> str:
     return f"kubernetes:oidc:{issuer}:serviceaccount:{namespace}/{name}"
+
+
+def parse_uid(uid: str) -> tuple[str, str, str] | None:
+    """(cluster, kind, name) of a Kubernetes uid, for subjects a binding names but the inventory lacks."""
+    match = _UID.fullmatch(uid)
+    return (match["cluster"], match["kind"], match["name"]) if match else None
