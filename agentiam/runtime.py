@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import gc
+from collections.abc import Callable
+from functools import cache
 
 # CPython's default (700, 10, 10) starts a young collection every 700 net allocations, and a full one whenever the
 # long-lived heap has grown by a quarter. A scan builds millions of small, acyclic, long-lived objects (parsed
@@ -13,3 +16,24 @@ GC_THRESHOLDS = (50_000, 20, 100)
 
 def tune_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+@cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, or None elsewhere (musl, macOS, Windows)."""
+    try:
+        return ctypes.CDLL(None).malloc_trim  # type: ignore[no-any-return]
+    except (AttributeError, OSError):
+        return None
+
+
+def release_free_memory() -> None:
+    """Hand the memory a finished phase freed back to the operating system.
+
+    glibc keeps freed blocks for reuse, but the next phase (reading the scan for the reports) allocates objects of
+    other sizes and mostly takes new pages: after a 10,000-role analysis about 185 MB sat unused in the heap, and
+    the run's peak was the analysis' leftovers plus the reports' data.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
