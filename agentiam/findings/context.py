@@ -67,6 +67,8 @@ class AnalysisContext:
     store: Store
     scan_id: int
     settings: Settings
+    # Views that several rules of a module derive from the inventory (every role's trustees): built once, by key.
+    derived: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @cached_property
     def _tables(self) -> dict[str, pd.DataFrame]:
