@@ -86,6 +86,19 @@ class AnalysisContext:
                 "documents": views.policy_documents(conn, grants["policy_hash"]),  # type: ignore[dict-item]
             }
 
+    def prepare(self) -> None:
+        """Read the scan and derive what most rules share, before the rules are split between two processes: done
+        once here, not once in each (and a forked process must not use the database connection)."""
+        # Each is a cached property: reading it computes and keeps it.
+        _ = self.subjects, self.as_of
+        providers = set(self.identities["provider"])
+        if "aws" in providers:
+            _ = self.aws_principals
+        if "azure" in providers:
+            _ = self.azure_principals
+        if "kubernetes" in providers:
+            _ = self.kubernetes_rbac
+
     @property
     def identities(self) -> pd.DataFrame:
         return self._tables["identities"]
