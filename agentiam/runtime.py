@@ -1,9 +1,11 @@
-"""Process-wide settings of the interpreter for a CLI run."""
+"""The process side of a CLI run: the interpreter's garbage collector and memory, and forked workers."""
 
 from __future__ import annotations
 
 import ctypes
 import gc
+import os
+import sys
 from collections.abc import Callable
 from functools import cache
 
@@ -37,3 +39,22 @@ def release_free_memory() -> None:
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
+
+
+def fork_child(job: Callable[[], None]) -> int:
+    """Run `job` in a forked child, which exits 0 when it returns and 1 when it raises; the child's process id.
+
+    The child shares this process' memory copy-on-write; it must not use a connection (database, HTTP) of ours.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child, which exits without returning
+        code = 1
+        try:
+            job()
+            code = 0
+        finally:
+            sys.stderr.flush()
+            os._exit(code)
+    return pid

@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import sys
 from collections.abc import Callable, Sequence
 from multiprocessing import Value
 from typing import Any, TypeVar
+
+from agentiam.runtime import fork_child
 
 log = logging.getLogger(__name__)
 
@@ -58,19 +59,13 @@ def _take(counter: Any) -> int:
 def _forked(job: Callable[[], dict[int, Result]]) -> Callable[[], dict[int, Result] | None]:
     """Start `job` in a forked child; the returned function waits for its result (None if the child failed)."""
     read_end, write_end = os.pipe()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child, which exits without returning
-        code = 1
-        try:
-            os.close(read_end)
-            with os.fdopen(write_end, "wb") as out:
-                pickle.dump(job(), out, protocol=pickle.HIGHEST_PROTOCOL)
-            code = 0
-        finally:
-            sys.stderr.flush()
-            os._exit(code)
+
+    def send() -> None:
+        os.close(read_end)
+        with os.fdopen(write_end, "wb") as out:
+            pickle.dump(job(), out, protocol=pickle.HIGHEST_PROTOCOL)
+
+    pid = fork_child(send)
     os.close(write_end)
 
     def result() -> dict[int, Result] | None:

@@ -9,6 +9,7 @@ from typing import ClassVar, Protocol
 
 from agentiam.errors import AgentiamError
 from agentiam.reports.model import ReportData
+from agentiam.runtime import fork_child
 
 
 class Reporter(Protocol):
@@ -97,20 +98,15 @@ def write_reports(reporters: list[Reporter], data: ReportData, folder: Path) -> 
 
 def _fork_writer(reporter: Reporter, data: ReportData, path: Path) -> int:
     """The process id of a forked child that writes one report, then exits 0, or 1 after saying why on stderr."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child, which exits without returning
-        code = 0
+
+    def write() -> None:
         try:
             _write_main(reporter, data, path)
         except BaseException as exc:
             sys.stderr.write(f"error: writing {path} failed: {type(exc).__name__}: {exc}\n")
-            code = 1
-        finally:
-            sys.stderr.flush()
-            os._exit(code)
-    return pid
+            raise
+
+    return fork_child(write)
 
 
 def _reap(running: dict[int, Path]) -> list[Path]:
