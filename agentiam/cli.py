@@ -43,6 +43,7 @@ from agentiam.reports.gate import evaluate_gate, exit_code, load_baseline, write
 from agentiam.reports.loader import load_report_data, resolve_scan_id
 from agentiam.reports.model import ReportData
 from agentiam.reports.review_import import import_review
+from agentiam.runtime import tune_garbage_collector
 
 log = logging.getLogger("agentiam")
 # Messages name paths: never break them. Logs of CI jobs are wider than the 80 columns rich assumes off a terminal.
@@ -819,4 +820,5 @@ def demo(ctx: click.Context, output_dir: str) -> None:
 
 
 def main() -> None:
+    tune_garbage_collector()
     cli(prog_name="agentiam")

@@ -24,6 +24,7 @@ from agentiam.findings.engine import AnalysisResult, analyze
 from agentiam.inventory import views
 from agentiam.inventory.store import Store
 from agentiam.plugins import Plugins
+from agentiam.runtime import release_free_memory
 
 log = logging.getLogger(__name__)
 
@@ -272,4 +273,6 @@ def _agent_chains(identities: Any, workloads: Any, bindings: Any) -> dict[str, l
 
 
 def analyze_scan(store: Store, scan_id: int, settings: Settings, plugins: Plugins) -> AnalysisResult:
-    return analyze(store, scan_id, settings, plugins.rules.values())
+    result = analyze(store, scan_id, settings, plugins.rules.values())
+    release_free_memory()  # the analysis' working set, before the reports read the scan again
+    return result

@@ -67,6 +67,8 @@ class AnalysisContext:
     store: Store
     scan_id: int
     settings: Settings
+    # Views that several rules of a module derive from the inventory (every role's trustees): built once, by key.
+    derived: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @cached_property
     def _tables(self) -> dict[str, pd.DataFrame]:
@@ -83,6 +85,19 @@ class AnalysisContext:
                 "credentials": views.credentials(conn, self.scan_id),
                 "documents": views.policy_documents(conn, grants["policy_hash"]),  # type: ignore[dict-item]
             }
+
+    def prepare(self) -> None:
+        """Read the scan and derive what most rules share, before the rules are split between two processes: done
+        once here, not once in each (and a forked process must not use the database connection)."""
+        # Each is a cached property: reading it computes and keeps it.
+        _ = self.subjects, self.as_of
+        providers = set(self.identities["provider"])
+        if "aws" in providers:
+            _ = self.aws_principals
+        if "azure" in providers:
+            _ = self.azure_principals
+        if "kubernetes" in providers:
+            _ = self.kubernetes_rbac
 
     @property
     def identities(self) -> pd.DataFrame:

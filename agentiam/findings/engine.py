@@ -22,6 +22,7 @@ from typing import Any, get_args
 from agentiam.collectors.kubernetes.uids import parse_uid as parse_kubernetes_uid
 from agentiam.config import Settings
 from agentiam.findings.context import AnalysisContext
+from agentiam.findings.parallel import map_on_two_cores
 from agentiam.findings.reach import add_reach_evidence
 from agentiam.findings.registry import SEVERITIES, Hit, Rule
 from agentiam.inventory import views
@@ -76,24 +77,41 @@ def _unknown_subject(uid: str) -> dict[str, Any]:
 
 
 def evaluate(ctx: AnalysisContext, rules: Iterable[Rule], settings: Settings) -> tuple[list[dict[str, Any]], list[str]]:
-    """Run every rule; a rule that crashes is reported and the others still run."""
+    """Run every rule; a rule that crashes is reported and the others still run.
+
+    The rules run on two cores when there are two (findings/parallel.py), over the context read beforehand; the
+    findings come out in rule order either way.
+    """
     rows: dict[str, dict[str, Any]] = {}
     errors: list[str] = []
     now = datetime.now(UTC)
-    for rule in rules:
-        params = {**rule.meta.parameters, **settings.rules.get(rule.id, {})}
-        try:
-            hits = list(rule.check(ctx, params))
-        except Exception as exc:  # one broken rule must not cost the user every other finding
-            log.debug("rule %s failed", rule.id, exc_info=True)  # the traceback is for -vv; the user gets the error
-            errors.append(f"rule {rule.id} failed: {type(exc).__name__}: {exc}")
-            continue
-        for hit in hits:
-            subject = ctx.subjects.get(hit.subject_uid) or _unknown_subject(hit.subject_uid)
-            severity, steps = grade(rule.meta.severity, subject, hit)
-            fp = fingerprint(rule.id, hit.subject_uid, hit.key)
-            rows[fp] = {
-                "fingerprint": fp,
+    ctx.prepare()
+    for found, error in map_on_two_cores(list(rules), lambda rule: _rule_rows(ctx, rule, settings, now)):
+        if error is not None:
+            errors.append(error)
+        rows.update((row["fingerprint"], row) for row in found)
+    found_rows = list(rows.values())
+    add_reach_evidence(found_rows, ctx.bindings, ctx.subjects)  # who uses each identity, what each workload reaches
+    return found_rows, errors
+
+
+def _rule_rows(
+    ctx: AnalysisContext, rule: Rule, settings: Settings, now: datetime
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One rule's findings as rows to store, or the error it crashed with."""
+    params = {**rule.meta.parameters, **settings.rules.get(rule.id, {})}
+    try:
+        hits = list(rule.check(ctx, params))
+    except Exception as exc:  # one broken rule must not cost the user every other finding
+        log.debug("rule %s failed", rule.id, exc_info=True)  # the traceback is for -vv; the user gets the error
+        return [], f"rule {rule.id} failed: {type(exc).__name__}: {exc}"
+    rows = []
+    for hit in hits:
+        subject = ctx.subjects.get(hit.subject_uid) or _unknown_subject(hit.subject_uid)
+        severity, steps = grade(rule.meta.severity, subject, hit)
+        rows.append(
+            {
+                "fingerprint": fingerprint(rule.id, hit.subject_uid, hit.key),
                 "rule_id": rule.id,
                 "category": rule.meta.category,
                 "severity": severity,
@@ -114,9 +132,8 @@ def evaluate(ctx: AnalysisContext, rules: Iterable[Rule], settings: Settings) ->
                 "first_seen_at": now,
                 "last_seen_at": now,
             }
-    found = list(rows.values())
-    add_reach_evidence(found, ctx.bindings, ctx.subjects)  # who uses each identity, what each workload reaches
-    return found, errors
+        )
+    return rows, None
 
 
 def apply_lifecycle(

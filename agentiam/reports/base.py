@@ -9,6 +9,7 @@ from typing import ClassVar, Protocol
 
 from agentiam.errors import AgentiamError
 from agentiam.reports.model import ReportData
+from agentiam.runtime import fork_child
 
 
 class Reporter(Protocol):
@@ -62,41 +63,59 @@ def _write_main(reporter: Reporter, data: ReportData, path: Path) -> None:
 def write_reports(reporters: list[Reporter], data: ReportData, folder: Path) -> list[Path]:
     """Every reporter's file in `folder`, under its default name, then their companions; every path written.
 
-    With two cores or more, the HTML report (the costliest) is written by a forked process while this one writes
-    the others: the data is shared copy-on-write, nothing is pickled, and the child touches no database.
+    With two cores or more, each report but one is written by a forked process (at most one per core at a time)
+    while this one writes the last: the data is shared copy-on-write, nothing is pickled, and the children touch
+    no database. The HTML report, the costliest, is never the one kept here.
     """
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / reporter.filename for reporter in reporters]
     jobs = list(zip(reporters, paths, strict=True))
-    if len(jobs) < 2 or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
+    cores = os.cpu_count() or 1
+    if len(jobs) < 2 or cores < 2 or not hasattr(os, "fork"):
         for reporter, path in jobs:
             _write_main(reporter, data, path)
         return paths + _all_companions(reporters, data, folder)
-    forked = max(jobs, key=lambda job: job[0].format == "html")
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child, which exits without returning
-        code = 0
-        try:
-            _write_main(forked[0], data, forked[1])
-        except BaseException as exc:
-            sys.stderr.write(f"error: writing {forked[1]} failed: {type(exc).__name__}: {exc}\n")
-            code = 1
-        finally:
-            sys.stderr.flush()
-            os._exit(code)
+    kept = max(reversed(jobs), key=lambda job: job[0].format != "html")
+    forked = [job for job in jobs if job != kept]
+    running: dict[int, Path] = {}
+    failed: list[Path] = []
     try:
-        for reporter, path in jobs:
-            if (reporter, path) != forked:
-                _write_main(reporter, data, path)
-        # Companions, the forked reporter's included, are written here: their names must come back to the caller.
+        for reporter, path in forked:
+            if len(running) >= cores:
+                failed.extend(_reap(running))
+            running[_fork_writer(reporter, data, path)] = path
+        _write_main(kept[0], data, kept[1])
+        # Companions, the forked reporters' included, are written here: their names must come back to the caller.
         companions = _all_companions(reporters, data, folder)
     finally:
-        _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise ReportWriteError(f"{forked[1]}: the report could not be written (see the error above)")
+        while running:
+            failed.extend(_reap(running))
+    if failed:
+        names = ", ".join(str(path) for path in sorted(failed, key=paths.index))
+        raise ReportWriteError(f"{names}: the report could not be written (see the error above)")
     return paths + companions
+
+
+def _fork_writer(reporter: Reporter, data: ReportData, path: Path) -> int:
+    """The process id of a forked child that writes one report, then exits 0, or 1 after saying why on stderr."""
+
+    def write() -> None:
+        try:
+            _write_main(reporter, data, path)
+        except BaseException as exc:
+            sys.stderr.write(f"error: writing {path} failed: {type(exc).__name__}: {exc}\n")
+            raise
+
+    return fork_child(write)
+
+
+def _reap(running: dict[int, Path]) -> list[Path]:
+    """Wait for the oldest running writer (only for ours: a caller's children are not ours to reap); the path it
+    failed to write, if it failed."""
+    pid = next(iter(running))
+    _, status = os.waitpid(pid, 0)
+    path = running.pop(pid)
+    return [path] if os.waitstatus_to_exitcode(status) != 0 else []
 
 
 def _all_companions(reporters: list[Reporter], data: ReportData, folder: Path) -> list[Path]:

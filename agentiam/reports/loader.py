@@ -76,10 +76,15 @@ def load_report_data(
             evidence=f.evidence,
             remediation=f.remediation,
             references=list(f.references),
-            first_seen_at=views.as_utc(f.first_seen_at),  # type: ignore[arg-type]
-            last_seen_at=views.as_utc(f.last_seen_at),  # type: ignore[arg-type]
+            first_seen_at=first_seen,  # type: ignore[arg-type]
+            last_seen_at=last_seen,  # type: ignore[arg-type]
         )
-        for f in findings.itertuples()
+        for f, first_seen, last_seen in zip(
+            findings.itertuples(),
+            views.utc_datetimes(findings["first_seen_at"]),
+            views.utc_datetimes(findings["last_seen_at"]),
+            strict=True,
+        )
     ]
     finding_rows, expired = apply_suppressions(finding_rows, [*suppressions, *review_exceptions(decisions)], today)
     for warning in expired:
@@ -121,12 +126,17 @@ def load_report_data(
             agent_evidence=list(i.agent_evidence),
             owner=i.owner or None,
             tags=dict(i.tags),
-            last_used_at=views.as_utc(i.last_used_at),
-            created_at=views.as_utc(i.created_at),
+            last_used_at=last_used,
+            created_at=created,
             finding_counts=dict(open_counts.get(i.uid, {})),
             workloads=runs_as.get(i.uid, []),
         )
-        for i in identities.itertuples()
+        for i, last_used, created in zip(
+            identities.itertuples(),
+            views.utc_datetimes(identities["last_used_at"]),
+            views.utc_datetimes(identities["created_at"]),
+            strict=True,
+        )
     ]
     summary = ScanSummary(
         id=scan_id,

@@ -15,7 +15,8 @@ from py_ocsf_models.events.findings.detection_finding import DetectionFinding
 from agentiam.cli import cli
 from agentiam.reports.base import write_report
 from agentiam.reports.model import ReportData
-from agentiam.reports.ocsf_report import ACTIVITY_IDS, SEVERITY_IDS, STATUS_IDS, OcsfReporter, epoch_ms
+from agentiam.reports.ocsf_events import ACTIVITY_IDS, SEVERITY_IDS, STATUS_IDS, epoch_ms
+from agentiam.reports.ocsf_report import OcsfReporter
 from tests.conftest import ADMIN, authorization_details, role
 from tests.reports.conftest import STARTED
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from agentiam.collectors.aws.session import client, describe_error
 from agentiam.collectors.base import CallStats, CollectContext, Scope
 from agentiam.config import AwsSettings
 from agentiam.errors import CollectorError
+
+if TYPE_CHECKING:
+    import boto3
 
 SESSION_NAME = "agentiam-scan"
 
@@ -61,6 +63,8 @@ def assume_role_sessions(
     A factory, not a session: boto3 sessions are not thread-safe, and the account's scopes (regions, collectors)
     run in parallel, so each gets its own. The temporary credentials live in memory only, never in the inventory.
     """
+    import boto3  # here, not at the top: its import costs every command start-up, offline ones included
+
     parameters: dict[str, Any] = {"RoleArn": role_arn(account_id, settings), "RoleSessionName": SESSION_NAME}
     if settings.external_id:
         parameters["ExternalId"] = settings.external_id

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
 from agentiam.collectors.base import CallStats
 from agentiam.config import AwsSettings
 from agentiam.errors import UsageError
+
+if TYPE_CHECKING:
+    import boto3
 
 USER_AGENT = "agentiam"
 # Error codes AWS services use to say "slow down"; counted per response on the collector run.
@@ -37,6 +38,8 @@ def make_session(settings: AwsSettings) -> boto3.Session:
 
     An unknown profile is the user's mistake, not a failed collection: it is a usage error, before any scan.
     """
+    import boto3  # here, not at the top: boto3 costs ~0.1 s of start-up to every command, offline ones included
+
     try:
         return boto3.Session(profile_name=settings.profile) if settings.profile else boto3.Session()
     except ProfileNotFound:
@@ -46,6 +49,8 @@ def make_session(settings: AwsSettings) -> boto3.Session:
 
 def client(session: Any, service: str, settings: AwsSettings, stats: CallStats, region: str | None = None) -> Any:
     """A client that retries in adaptive mode and counts its calls and throttled responses into `stats`."""
+    from botocore.config import Config  # loads botocore's core (~0.08 s): only for live collection
+
     config = Config(
         retries={"mode": "adaptive", "total_max_attempts": settings.max_attempts},
         user_agent_extra=USER_AGENT,

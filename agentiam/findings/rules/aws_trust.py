@@ -92,8 +92,17 @@ def trusted_roles(ctx: AnalysisContext) -> dict[str, TrustedRole]:
     }
 
 
-def trustees(ctx: AnalysisContext) -> Iterator[tuple[TrustedRole, list[Trustee]]]:
-    """Every audited role with the principals its Allow statements let assume it, in a stable order."""
+def trustees(ctx: AnalysisContext) -> list[tuple[TrustedRole, list[Trustee]]]:
+    """Every audited role with the principals its Allow statements let assume it, in a stable order.
+
+    Asked by every trust rule: worked out once per analysis.
+    """
+    if "aws_trustees" not in ctx.derived:
+        ctx.derived["aws_trustees"] = list(_trustees(ctx))
+    return ctx.derived["aws_trustees"]  # type: ignore[no-any-return]
+
+
+def _trustees(ctx: AnalysisContext) -> Iterator[tuple[TrustedRole, list[Trustee]]]:
     roles = trusted_roles(ctx)
     by_role: dict[str, dict[tuple[str, str], Trustee]] = defaultdict(dict)
     names = ("identity_uid", "principal_type", "principal", "effect", "actions", "conditions")
