@@ -185,15 +185,15 @@ def read_cluster(ctx: CollectContext, scope: Scope) -> KubernetesSnapshot:
 
 
 class _Forbidden(Exception):
-    pass
+    """403: the part is not evaluated, never taken as empty."""
 
 
 class _Expired(Exception):
-    pass
+    """410: the continue token expired; the listing restarts."""
 
 
 class _NotFound(Exception):
-    pass
+    """404: an owner or a resource type that is gone."""
 
 
 def _retry_after(headers: Any) -> float | None:
