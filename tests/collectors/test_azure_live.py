@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from agentiam.collectors.azure import live
+from agentiam.collectors.azure.collector import AzureCollector
 from agentiam.collectors.base import CollectContext, Scope
 from agentiam.config import Settings, load_settings
 from agentiam.errors import CollectorError
@@ -42,8 +43,8 @@ def context(transport: ReplayTransport, settings: Settings | None = None) -> Col
 
 
 def test_live_collection_is_requested_only_when_the_cli_hands_in_a_credential(transport: ReplayTransport) -> None:
-    assert live.live_requested(context(transport))
-    assert not live.live_requested(CollectContext(settings=load_settings(None, {}, environ={})))
+    assert AzureCollector().live_requested(context(transport))
+    assert not AzureCollector().live_requested(CollectContext(settings=load_settings(None, {}, environ={})))
 
 
 def test_every_enabled_subscription_the_credential_sees_is_a_scope_named_by_its_display_name(

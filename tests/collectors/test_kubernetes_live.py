@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from agentiam.collectors.base import CollectContext
-from agentiam.collectors.kubernetes.live import client_factory, cluster_scopes, live_requested, read_cluster
+from agentiam.collectors.kubernetes.collector import KubernetesCollector
+from agentiam.collectors.kubernetes.live import client_factory, cluster_scopes, read_cluster
 from agentiam.collectors.kubernetes.snapshot import KubernetesSnapshot
 from agentiam.config import Settings, load_settings
 from agentiam.errors import CollectorError
@@ -302,7 +303,7 @@ def test_each_requested_context_is_one_scope_keyed_by_its_cluster(tmp_path: Path
     )
     settings = _settings(tmp_path, kubeconfig, contexts=["prod", "dev"])
     ctx = CollectContext(settings=settings, kubernetes_client_factory=client_factory(settings.kubernetes))
-    assert live_requested(ctx)
+    assert KubernetesCollector().live_requested(ctx)
     assert [(s.key, s.label) for s in cluster_scopes(ctx)] == [
         ("arn:aws:eks:us-east-1:123456789012:cluster/prod", "prod"),
         ("dev", "dev"),
@@ -310,7 +311,7 @@ def test_each_requested_context_is_one_scope_keyed_by_its_cluster(tmp_path: Path
     current = _settings(tmp_path, kubeconfig)
     ctx = CollectContext(settings=current, kubernetes_client_factory=client_factory(current.kubernetes))
     assert [(s.key, s.label) for s in cluster_scopes(ctx)] == [("dev", "dev")]
-    assert not live_requested(CollectContext(settings=current))
+    assert not KubernetesCollector().live_requested(CollectContext(settings=current))
 
 
 def test_several_contexts_in_one_scan_and_a_failing_one_costs_only_itself(

@@ -47,11 +47,11 @@ class AzureCollector:
     provider = "azure"
     offline_format = FORMAT
 
-    # Reading a live subscription is live.py's (the Azure SDK); this class only transforms what it reads.
+    # Reading a live subscription is live.py's (the Azure SDK, imported only when a live scan runs); this class
+    # transforms what it reads.
     def live_requested(self, ctx: CollectContext) -> bool:
-        from agentiam.collectors.azure import live
-
-        return live.live_requested(ctx)
+        """--azure or --azure-subscription: the CLI hands in a credential factory only then."""
+        return ctx.azure_credential_factory is not None
 
     def scopes(self, ctx: CollectContext) -> list[Scope]:
         from agentiam.collectors.azure import live

@@ -113,11 +113,6 @@ _TYPES_READ_DIRECTLY = {t.arm_type.lower() for t in RESOURCE_TYPES} | {
 }
 
 
-def live_requested(ctx: CollectContext) -> bool:
-    """--azure or --azure-subscription: the CLI hands in a credential factory only then."""
-    return ctx.azure_credential_factory is not None
-
-
 def make_credential(settings: AzureSettings) -> TokenCredential:
     """DefaultAzureCredential: environment, workload identity (OIDC in CI), managed identity, Azure CLI, ...
 

@@ -16,13 +16,11 @@ class KubernetesCollector:
     provider = "kubernetes"
     offline_format = "kubectl get ... -A -o json (a List) or Kubernetes YAML manifests"
 
-    # The live reader lives in live.py; imported inside the methods so that offline use never needs it.
+    # The live reader lives in live.py, imported inside the methods: the kubernetes client is only loaded when a
+    # live scan runs.
     def live_requested(self, ctx: CollectContext) -> bool:
-        try:
-            from agentiam.collectors.kubernetes.live import live_requested
-        except ModuleNotFoundError:  # an installation without the live reader still reads exports
-            return False
-        return live_requested(ctx)
+        """--k8s, --kube-context, --kubeconfig or --k8s-in-cluster: the CLI then hands in a client factory."""
+        return ctx.kubernetes_client_factory is not None
 
     def scopes(self, ctx: CollectContext) -> list[Scope]:
         from agentiam.collectors.kubernetes.live import cluster_scopes

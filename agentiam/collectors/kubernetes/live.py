@@ -142,11 +142,6 @@ def client_factory(settings: KubernetesSettings, service_account_dir: Path = SER
     return make
 
 
-def live_requested(ctx: CollectContext) -> bool:
-    """--k8s, --kube-context, --kubeconfig or --k8s-in-cluster: the CLI then hands in a client factory."""
-    return ctx.kubernetes_client_factory is not None
-
-
 def cluster_scopes(ctx: CollectContext) -> list[Scope]:
     """One scope per requested kubeconfig context (key: its cluster), and the pod's own cluster when in-cluster."""
     settings = ctx.settings.kubernetes
